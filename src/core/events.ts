@@ -1,0 +1,182 @@
+import * as t from 'io-ts';
+
+import { type EventId, SagaId, type StreamName } from './ids.js';
+import { SagaValue } from './values.js';
+
+/**
+ * The saga events and their metadata, each defined once as an io-ts codec; the TypeScript
+ * types are derived from the codecs. Every read decodes; see `decodeRecordedEvent`.
+ */
+
+/** Who caused an event: a user, a service or an operator, and the tenant they act for. */
+export const Actor = t.intersection(
+  [t.type({ id: t.string }), t.partial({ tenant: t.string, roles: t.readonlyArray(t.string) })],
+  'Actor',
+);
+export type Actor = t.TypeOf<typeof Actor>;
+
+/** An error as it is kept in the history: enough to understand it without the process. */
+export const RecordedFailure = t.intersection(
+  [t.type({ name: t.string, message: t.string }), t.partial({ stack: t.string, cause: t.string })],
+  'RecordedFailure',
+);
+export type RecordedFailure = t.TypeOf<typeof RecordedFailure>;
+
+/** Who did it, on whose behalf, because of what, and when. Carried by every event. */
+export const EventMetadata = t.type(
+  {
+    actor: Actor,
+    /** Shared by every event of one business operation, across sagas and their children. */
+    correlationId: t.string,
+    /** The event or request that caused this event; null for a client's request. */
+    causationId: t.union([t.string, t.null]),
+    /** When the engine produced the event (the clock port's time). */
+    occurredAt: t.string,
+    engineVersion: t.string,
+  },
+  'EventMetadata',
+);
+export type EventMetadata = t.TypeOf<typeof EventMetadata>;
+
+const StepName = t.string;
+const Attempt = t.number;
+
+function event<Type extends string, Data extends t.Mixed>(type: Type, data: Data) {
+  return t.type({ type: t.literal(type), data }, type);
+}
+
+/** A client started the saga. The definition's name, version and shape hash pin its code. */
+export const SagaStarted = event(
+  'SagaStarted',
+  t.type({
+    sagaId: SagaId,
+    saga: t.string,
+    version: t.number,
+    definitionHash: t.string,
+    input: SagaValue,
+  }),
+);
+
+/** A worker is about to run a step. The idempotency key is the same for every attempt. */
+export const StepStarted = event(
+  'StepStarted',
+  t.type({ step: StepName, attempt: Attempt, idempotencyKey: t.string }),
+);
+
+/** The step returned; its output is recorded and later passed to dependents and undo. */
+export const StepCompleted = event(
+  'StepCompleted',
+  t.type({ step: StepName, attempt: Attempt, output: SagaValue }),
+);
+
+/** The step threw, timed out, or its worker died (`StepInDoubtFailure`). */
+export const StepFailed = event(
+  'StepFailed',
+  t.type({ step: StepName, attempt: Attempt, failure: RecordedFailure, retryable: t.boolean }),
+);
+
+/** Another attempt of the step is due at `dueAt`; the projection schedules a job for then. */
+export const StepRetryScheduled = event(
+  'StepRetryScheduled',
+  t.type({ step: StepName, attempt: Attempt, dueAt: t.string }),
+);
+
+/** A branch not taken: the step will not run and is never compensated. */
+export const StepSkipped = event('StepSkipped', t.type({ step: StepName, reason: t.string }));
+
+/** The saga will roll back: `step` failed for good with `failure`, or an operator cancelled. */
+export const CompensationStarted = event(
+  'CompensationStarted',
+  t.type({ step: t.union([StepName, t.null]), failure: RecordedFailure }),
+);
+
+/** One step's effect was undone. */
+export const StepCompensated = event('StepCompensated', t.type({ step: StepName }));
+
+/** A step's undo failed for good; the saga will end SagaFailed and needs an operator. */
+export const StepCompensationFailed = event(
+  'StepCompensationFailed',
+  t.type({ step: StepName, failure: RecordedFailure }),
+);
+
+/** Terminal: every step took effect. */
+export const SagaCompleted = event('SagaCompleted', t.type({}));
+
+/** Terminal: the saga was rolled back; every completed step was undone. */
+export const SagaCompensated = event('SagaCompensated', t.type({}));
+
+/** Terminal: stuck, an undo failed for good. The original failure is kept beside it. */
+export const SagaFailed = event(
+  'SagaFailed',
+  t.type({ failure: RecordedFailure, cause: t.union([RecordedFailure, t.null]) }),
+);
+
+/** An operator asked to cancel the saga. */
+export const SagaCancelRequested = event('SagaCancelRequested', t.type({ reason: t.string }));
+
+/** An operator asked to resume a halted saga, with a payload for it. */
+export const SagaResumeRequested = event('SagaResumeRequested', t.type({ payload: SagaValue }));
+
+/** Any saga event, as `{ type, data }`. */
+export const SagaEvent = t.union(
+  [
+    SagaStarted,
+    StepStarted,
+    StepCompleted,
+    StepFailed,
+    StepRetryScheduled,
+    StepSkipped,
+    CompensationStarted,
+    StepCompensated,
+    StepCompensationFailed,
+    SagaCompleted,
+    SagaCompensated,
+    SagaFailed,
+    SagaCancelRequested,
+    SagaResumeRequested,
+  ],
+  'SagaEvent',
+);
+export type SagaEvent = t.TypeOf<typeof SagaEvent>;
+export type SagaEventType = SagaEvent['type'];
+
+/** The event of a given type. */
+export type SagaEventOf<Type extends SagaEventType> = Extract<SagaEvent, { type: Type }>;
+
+/** The events that end a saga. */
+export const TERMINAL_EVENT_TYPES: ReadonlySet<SagaEventType> = new Set([
+  'SagaCompleted',
+  'SagaCompensated',
+  'SagaFailed',
+]);
+
+/** An event about to be appended: an id (for idempotent retries), the event and its metadata. */
+export interface NewEvent {
+  readonly eventId: EventId;
+  readonly event: SagaEvent;
+  readonly metadata: EventMetadata;
+}
+
+/** A bigint as the drivers return it: a bigint, an integral number or a decimal string. */
+export const BigIntFromStored = new t.Type<bigint, string, unknown>(
+  'BigIntFromStored',
+  (u): u is bigint => typeof u === 'bigint',
+  (u, context) => {
+    if (typeof u === 'bigint') return t.success(u);
+    if (typeof u === 'number' && Number.isSafeInteger(u)) return t.success(BigInt(u));
+    if (typeof u === 'string' && /^-?\d+$/.test(u)) return t.success(BigInt(u));
+    return t.failure(u, context, 'expected an integer');
+  },
+  (value) => value.toString(),
+);
+
+/** An event as read back from a store. Revisions and positions are bigints end to end. */
+export interface RecordedEvent extends NewEvent {
+  readonly streamName: StreamName;
+  /** Its number in its stream, from 0. */
+  readonly revision: bigint;
+  /** Its place in the store's global order, increasing but not necessarily contiguous. */
+  readonly position: bigint;
+  /** When the store wrote it. */
+  readonly recordedAt: Date;
+}
