@@ -91,7 +91,7 @@ export interface SagaDefinition<Input> {
 export type AnySagaDefinition = SagaDefinition<any>;
 
 /** Options of {@link defineSaga}. */
-export interface SagaSpec<Codec extends t.Type<unknown, unknown, unknown>> {
+export interface SagaSpec<Codec extends t.Mixed> {
   /** Stable name, recorded in every saga started from this definition. */
   readonly name: string;
   /** Bump it when the steps change; running sagas keep the version they started with. */
@@ -170,7 +170,7 @@ function hashShape(
  *   },
  * });
  */
-export function defineSaga<Codec extends t.Type<unknown, unknown, unknown>>(
+export function defineSaga<Codec extends t.Mixed>(
   spec: SagaSpec<Codec>,
 ): SagaDefinition<t.TypeOf<Codec>> {
   if (!Number.isInteger(spec.version) || spec.version < 1) {
