@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
-
+import { createPgliteSqlClient } from '../../src/adapters/pglite/pglite-sql-client.js';
 import { migrate } from '../../src/adapters/postgres/migrate.js';
 import { createPgSqlClient } from '../../src/adapters/postgres/pg-sql-client.js';
-import { createPgliteSqlClient } from '../../src/adapters/pglite/pglite-sql-client.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 
 /** A migrated database of its own for one test file, and the way to throw it away. */

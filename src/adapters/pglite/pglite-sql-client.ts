@@ -3,10 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { SqlClient, SqlExecutor, SqlResult } from '../../ports/sql.js';
 
 interface PgliteQueryable {
-  query<Row>(
-    text: string,
-    params?: unknown[],
-  ): Promise<{ rows: Row[]; affectedRows?: number }>;
+  query<Row>(text: string, params?: unknown[]): Promise<{ rows: Row[]; affectedRows?: number }>;
 }
 
 async function runQuery(
