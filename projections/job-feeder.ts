@@ -1,0 +1,66 @@
+import * as t from 'io-ts';
+
+import { Actor, type RecordedEvent } from '../src/core/events.js';
+import { SagaId, sagaIdOfStream } from '../src/core/ids.js';
+import type { Json } from '../src/core/values.js';
+import type { JobProjection } from '../src/projection/job-projection.js';
+import type { NewJob } from '../src/queue/job.js';
+
+/** The queue that saga jobs wait in. */
+export const SAGA_QUEUE = 'rewind.sagas';
+
+/** The kind of a job that advances one saga. */
+export const SAGA_JOB_KIND = 'saga';
+
+/**
+ * The args of a saga job: which saga, and the actor it runs for (checked against the stream's
+ * own record by the worker). Decoded with io-ts by the worker; a row that does not decode is
+ * discarded with the decode error kept.
+ */
+export const SagaJobArgs = t.type({ sagaId: SagaId, actor: Actor, cause: t.string }, 'SagaJobArgs');
+export type SagaJobArgs = t.TypeOf<typeof SagaJobArgs>;
+
+function actorArgs(actor: Actor): Json {
+  return {
+    id: actor.id,
+    ...(actor.tenant === undefined ? {} : { tenant: actor.tenant }),
+    ...(actor.roles === undefined ? {} : { roles: actor.roles }),
+  };
+}
+
+function sagaJob(recorded: RecordedEvent, scheduledAt?: Date): NewJob[] {
+  const sagaId = sagaIdOfStream(recorded.streamName);
+  if (sagaId === undefined) return [];
+  const args = { sagaId, actor: actorArgs(recorded.metadata.actor), cause: recorded.event.type };
+  const job: NewJob = {
+    queue: SAGA_QUEUE,
+    kind: SAGA_JOB_KIND,
+    args,
+    // One job per event: replaying the projection over the same events inserts nothing new.
+    uniqueKey: `saga-event:${recorded.eventId}`,
+    ...(scheduledAt ? { scheduledAt } : {}),
+  };
+  return [job];
+}
+
+/**
+ * The job feeder: which saga events need a worker. A started saga needs one now; a retry needs
+ * one at its due time; an operator's command needs one now. Every other event is written by
+ * the worker already running the saga, which carries on by itself.
+ */
+export const jobFeeder: JobProjection = {
+  name: 'rewind.job-feeder',
+  project(recorded) {
+    const { event } = recorded;
+    switch (event.type) {
+      case 'SagaStarted':
+      case 'SagaCancelRequested':
+      case 'SagaResumeRequested':
+        return sagaJob(recorded);
+      case 'StepRetryScheduled':
+        return sagaJob(recorded, new Date(event.data.dueAt));
+      default:
+        return [];
+    }
+  },
+};
