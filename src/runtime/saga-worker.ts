@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 
 import * as E from 'fp-ts/lib/Either.js';
@@ -64,6 +65,7 @@ export class SagaWorker {
   readonly #workerId: string;
   readonly #running = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
+  readonly #interruptAll = new AbortController();
   #loop: Promise<void> | undefined;
 
   constructor(options: SagaWorkerOptions) {
@@ -72,6 +74,8 @@ export class SagaWorker {
       options.workerId ??
       `${hostname()}:${process.pid}:${(options.ids ?? uuidGenerator).newId().slice(0, 8)}`;
     this.#logger = (options.logger ?? createSilentLogger()).child({ workerId: this.#workerId });
+    // Every running saga listens on these two signals: one listener per concurrent job.
+    setMaxListeners(0, this.#stopping.signal, this.#interruptAll.signal);
   }
 
   /** Starts claiming jobs. */
@@ -97,8 +101,6 @@ export class SagaWorker {
     clearTimeout(timer);
     this.#logger.info('worker stopped');
   }
-
-  readonly #interruptAll = new AbortController();
 
   async #runLoop(): Promise<void> {
     const { sql } = this.#options;

@@ -12,7 +12,8 @@ async function runQuery(
   params?: readonly unknown[],
 ): Promise<SqlResult> {
   const result = await target.query<Record<string, unknown>>(text, params ? [...params] : []);
-  return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  // PGlite reports affectedRows 0 for a SELECT; pg counts its rows.
+  return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
 }
 
 /** Options of {@link createPgliteSqlClient}. */

@@ -1,0 +1,44 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
+import { EventMetadata, SagaEvent } from '../core/events.js';
+import { SagaId, sagaStreamName } from '../core/ids.js';
+import { describeSagaRunFailure } from '../runtime/describe-failure.js';
+import { openMigratedDatabase } from '../runtime/rewind.js';
+import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
+import { buildTimeline, formatTimeline } from './timeline.js';
+
+/** `rewind history <sagaId>`: one saga's timeline from the store. */
+export async function runHistoryCommand(
+  io: CommandIo,
+  rawSagaId: string,
+  options: { readonly json: boolean },
+): Promise<CommandResult> {
+  if (!SagaId.is(rawSagaId)) return refuse('history: <sagaId> must not be empty', 2);
+
+  const sql = await openMigratedDatabase(io.config);
+  try {
+    const store = createPostgresEventStore({ sql });
+    const events = await store.readStream(sagaStreamName(rawSagaId));
+    if (E.isLeft(events)) return refuse(describeSagaRunFailure(events.left));
+    if (events.right.length === 0) return refuse(`history: saga ${rawSagaId} has no events`);
+
+    if (options.json) {
+      for (const recorded of events.right) {
+        io.out(
+          JSON.stringify({
+            revision: recorded.revision.toString(),
+            position: recorded.position.toString(),
+            eventId: recorded.eventId,
+            event: SagaEvent.encode(recorded.event),
+            metadata: EventMetadata.encode(recorded.metadata),
+          }),
+        );
+      }
+    } else {
+      io.out(formatTimeline(buildTimeline(events.right)));
+    }
+    return succeed;
+  } finally {
+    await sql.close();
+  }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+
+import { runDemoCommand } from './demo-command.js';
+import { runHistoryCommand } from './history-command.js';
+import { runMigrateCommand } from './migrate-command.js';
+import { runCommand } from './run-command.js';
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
+  return parsed;
+}
+
+const program = new Command()
+  .name('rewind')
+  .description('Event-sourced sagas on Postgres: run, inspect and replay them.')
+  .showHelpAfterError();
+
+program
+  .command('migrate')
+  .description('apply pending database migrations (DATABASE_URL, or the embedded database)')
+  .action(() => runCommand((io) => runMigrateCommand(io)));
+
+program
+  .command('demo')
+  .description('run the order-fulfilment example on the embedded database')
+  .option('--orders <file>', 'orders CSV', undefined)
+  .option('--concurrency <n>', 'sagas run at once', positiveInteger, 16)
+  .action((options: { orders?: string; concurrency: number }) =>
+    runCommand((io) => runDemoCommand(io, options)),
+  );
+
+program
+  .command('history')
+  .description("print one saga's timeline")
+  .argument('<sagaId>', 'the saga id')
+  .option('--json', 'print the events as JSON lines')
+  .action((sagaId: string, options: { json?: boolean }) =>
+    runCommand((io) => runHistoryCommand(io, sagaId, { json: options.json === true })),
+  );
+
+await program.parseAsync(process.argv);
