@@ -59,7 +59,9 @@ function isPlainObject(value: object): boolean {
 }
 
 function encodeNumber(value: number): Json {
-  if (Object.is(value, -0) || !Number.isFinite(value)) return tagged('number', String(value));
+  // String(-0) is '0': spell negative zero out, or it comes back as 0.
+  if (Object.is(value, -0)) return tagged('number', '-0');
+  if (!Number.isFinite(value)) return tagged('number', String(value));
   return value;
 }
 
