@@ -222,9 +222,9 @@ class SagaRun {
     try {
       const outcomes = await Promise.all(
         runs.map(async (run) => {
-          const events = await this.#attempt(definition, state, run, batch.signal);
+          const outcome = await this.#attempt(definition, state, run, batch.signal);
           if (this.signal.aborted) return 'interrupted' as const;
-          const written = await writer.append(events);
+          const written = await writer.append(outcome.events, outcome.at);
           if (E.isLeft(written)) batch.abort();
           return E.isLeft(written) ? ('conflict' as const) : ('written' as const);
         }),
@@ -237,13 +237,13 @@ class SagaRun {
     }
   }
 
-  /** Runs one attempt of a step and returns the events that record its outcome. */
+  /** Runs one attempt of a step; returns the events that record its outcome, and when. */
   async #attempt(
     definition: AnySagaDefinition,
     state: StartedSagaState,
     run: StepRun,
     signal: AbortSignal,
-  ): Promise<SagaEvent[]> {
+  ): Promise<{ readonly events: SagaEvent[]; readonly at: Date }> {
     const step = definition.stepNamed(run.step);
     if (!step) throw new Error(`saga ${definition.name} has no step ${run.step}`);
     const ctx = this.#context(state, run.step, run.attempt, signal);
@@ -253,27 +253,33 @@ class SagaRun {
     try {
       output = await step.run({ input: state.input, results }, ctx);
     } catch (thrown) {
-      return this.#failureEvents(definition, run, thrown);
+      const at = this.deps.clock.now();
+      return { events: this.#failureEvents(definition, run, thrown, at), at };
     }
+    const at = this.deps.clock.now();
     const storable = encodeValue(output, `${run.step}.output`);
     if (E.isLeft(storable)) {
       const failure = {
         name: 'UnsupportedValueFailure',
         message: `${storable.left.path}: ${storable.left.reason}`,
       };
-      return [
-        {
-          type: 'StepFailed',
-          data: { step: run.step, attempt: run.attempt, failure, retryable: false },
-        },
-      ];
+      const data = { step: run.step, attempt: run.attempt, failure, retryable: false };
+      return { events: [{ type: 'StepFailed', data }], at };
     }
     ctx.logger.debug('step completed');
     this.deps.notify?.({ type: 'saga:step:completed', sagaId: this.sagaId, step: run.step });
-    return [{ type: 'StepCompleted', data: { step: run.step, attempt: run.attempt, output } }];
+    return {
+      events: [{ type: 'StepCompleted', data: { step: run.step, attempt: run.attempt, output } }],
+      at,
+    };
   }
 
-  #failureEvents(definition: AnySagaDefinition, run: StepRun, thrown: unknown): SagaEvent[] {
+  #failureEvents(
+    definition: AnySagaDefinition,
+    run: StepRun,
+    thrown: unknown,
+    at: Date,
+  ): SagaEvent[] {
     const step = definition.stepNamed(run.step);
     const failure = toRecordedFailure(thrown);
     const policy = step?.retry;
@@ -303,7 +309,7 @@ class SagaRun {
     }
     const random = this.deps.random ?? Math.random;
     const delayMs = computeRetryDelayMs(policy, run.attempt + 1, random());
-    const dueAt = new Date(this.deps.clock.now().getTime() + delayMs).toISOString();
+    const dueAt = new Date(at.getTime() + delayMs).toISOString();
     log.warn({ err: failure, dueAt }, 'step retry scheduled');
     this.deps.notify?.({
       type: 'saga:step:failed',

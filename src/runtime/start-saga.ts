@@ -64,7 +64,7 @@ function decodeInput<Input>(
     return E.left({
       _tag: 'InputDecodeFailure',
       saga: definition.name,
-      path: `input${path}`,
+      path: path === '' ? 'input' : `input.${path}`,
       message,
     });
   }

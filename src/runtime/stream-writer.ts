@@ -31,15 +31,18 @@ export class StreamWriter {
     this.#causationId = lastEventId;
   }
 
-  /** Appends events with the saga's actor and correlation id; caused by the last event written. */
-  append(events: readonly SagaEvent[]): Promise<E.Either<AppendFailure, void>> {
-    const next = this.#queue.then(() => this.#appendNow(events));
+  /**
+   * Appends events with the saga's actor and correlation id, caused by the last event written,
+   * stamped `occurredAt` (default: the clock's now).
+   */
+  append(events: readonly SagaEvent[], occurredAt?: Date): Promise<E.Either<AppendFailure, void>> {
+    const next = this.#queue.then(() => this.#appendNow(events, occurredAt ?? this.clock.now()));
     this.#queue = next.catch(() => {});
     return next;
   }
 
-  async #appendNow(events: readonly SagaEvent[]): Promise<E.Either<AppendFailure, void>> {
-    const occurredAt = this.clock.now().toISOString();
+  async #appendNow(events: readonly SagaEvent[], at: Date): Promise<E.Either<AppendFailure, void>> {
+    const occurredAt = at.toISOString();
     const newEvents: NewEvent[] = [];
     for (const event of events) {
       const metadata: EventMetadata = {
