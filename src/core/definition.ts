@@ -37,7 +37,11 @@ export interface StepArgs<Input> {
   readonly results: StepResults;
 }
 
-/** The context of a compensation: the step's context plus the saga input. */
+/**
+ * The context of a compensation: the step's context plus the saga input. Its `idempotencyKey`
+ * is the step's key with `:compensate` appended, the same for every try of the undo and never
+ * equal to the key the step itself used.
+ */
 export interface CompensationContext<Input> extends StepContext {
   readonly input: Input;
 }

@@ -336,6 +336,7 @@ class SagaRun {
     }
     const ctx = {
       ...this.#context(state, name, recorded.attempt, this.signal),
+      idempotencyKey: `${this.sagaId}:${name}:compensate`,
       input: state.input,
     };
     try {
