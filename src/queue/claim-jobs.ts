@@ -1,0 +1,96 @@
+import * as E from 'fp-ts/lib/Either.js';
+
+import type { Logger } from '../core/logger.js';
+import { createSilentLogger } from '../ports/logger.js';
+import type { SqlExecutor } from '../ports/sql.js';
+import { JOB_LEASE_EXPIRED, LeasedJob } from './job.js';
+import { decodeJobRow, type JobDecodeFailure } from './job-row.js';
+import { CLAIM_JOBS } from './sql/claim-jobs.js';
+
+/** Options of {@link claimJobs}. */
+export interface ClaimJobsOptions {
+  /** The queue to claim from. */
+  readonly queue: string;
+  /** Who claims; kept in `attempted_by`, and named in the `JobLeaseExpired` entry of a rescue. */
+  readonly workerId: string;
+  /** At most this many jobs; a positive integer. */
+  readonly limit: number;
+  /** How long the claim holds before another worker may rescue the job; positive. */
+  readonly leaseMs: number;
+  /** Default: silent. */
+  readonly logger?: Logger;
+}
+
+/** What {@link claimJobs} took. */
+export interface ClaimedJobs {
+  /** The jobs now held by the worker, in claim order (priority, scheduled_at, id). */
+  readonly jobs: readonly LeasedJob[];
+  /**
+   * Rows that were claimed but do not decode. Each stays executing until its lease expires and is
+   * then reported again at the next claim: a person must repair or delete the row.
+   */
+  readonly malformed: readonly JobDecodeFailure[];
+}
+
+function checkOptions(options: ClaimJobsOptions): void {
+  if (!Number.isInteger(options.limit) || options.limit < 1) {
+    throw new RangeError(`claimJobs: limit must be a positive integer, got ${options.limit}`);
+  }
+  if (!Number.isFinite(options.leaseMs) || options.leaseMs <= 0) {
+    throw new RangeError(`claimJobs: leaseMs must be positive, got ${options.leaseMs}`);
+  }
+}
+
+function compareClaimOrder(a: LeasedJob, b: LeasedJob): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  const byTime = a.scheduledAt.getTime() - b.scheduledAt.getTime();
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function logClaimed(logger: Logger, jobs: readonly LeasedJob[]): void {
+  for (const job of jobs) {
+    const lost = job.errors.at(-1);
+    const fields = { jobId: job.id.toString(), attempt: job.attempt, kind: job.kind };
+    if (lost?.name === JOB_LEASE_EXPIRED && lost.attempt === job.attempt - 1) {
+      logger.warn({ ...fields, lostBy: lost.message }, 'job rescued');
+    } else {
+      logger.debug(fields, 'job claimed');
+    }
+  }
+}
+
+/**
+ * Claims runnable jobs of one queue in one statement: available jobs, scheduled and retryable
+ * jobs that are due, and executing jobs whose lease expired (rescued: their lost attempt is
+ * recorded as a `JobLeaseExpired` error and does not count against `maxAttempts`). Each claimed
+ * job gets `attempt + 1`, a fresh lease token and a lease of `leaseMs` from the database's now.
+ *
+ * Concurrent claimers, in this process or others, never get the same job.
+ *
+ * A job whose handlers keep killing their worker is rescued and retried for as long as that
+ * goes on, once per lease; its `lostAttempts` shows it.
+ */
+export async function claimJobs(
+  executor: SqlExecutor,
+  options: ClaimJobsOptions,
+): Promise<ClaimedJobs> {
+  checkOptions(options);
+  const logger = options.logger ?? createSilentLogger();
+
+  const { queue, workerId, limit, leaseMs } = options;
+  const result = await executor.query(CLAIM_JOBS, [queue, limit, workerId, leaseMs]);
+
+  const jobs: LeasedJob[] = [];
+  const malformed: JobDecodeFailure[] = [];
+  for (const row of result.rows) {
+    const decoded = decodeJobRow(LeasedJob, row);
+    if (E.isRight(decoded)) jobs.push(decoded.right);
+    else malformed.push(decoded.left);
+  }
+  jobs.sort(compareClaimOrder);
+
+  for (const failure of malformed) logger.error({ ...failure, queue }, 'claimed job is malformed');
+  logClaimed(logger, jobs);
+  return { jobs, malformed };
+}

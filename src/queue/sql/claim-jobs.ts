@@ -1,0 +1,61 @@
+import { JOB_LEASE_EXPIRED } from '../job.js';
+import { JOB_COLUMNS } from './job-columns.js';
+
+/**
+ * Claims up to $2 jobs of queue $1 for worker $3 with a lease of $4 milliseconds.
+ *
+ * Two kinds of candidates, each locked with `SKIP LOCKED` so concurrent claimers pass each
+ * other's rows instead of waiting:
+ * - due: available, scheduled or retryable with scheduled_at passed. An available job's
+ *   scheduled_at is never in the future, so one condition covers all three and the walk follows
+ *   the index `rewind_jobs_runnable` in claim order, stopping after $2 rows.
+ * - expired: executing with an expired lease, to rescue.
+ * The first $2 of both, in priority, scheduled_at, id order, are claimed. Candidates beyond those
+ * stay locked only until the statement ends. `MATERIALIZED` makes each list be computed once, so
+ * the limits hold. Times come from the database's `now()`, so workers on several machines agree
+ * on what is due and what has expired.
+ *
+ * A rescue records the lost attempt in `errors` and in `lost_attempts` (see job.ts).
+ */
+export const CLAIM_JOBS = `
+WITH due AS MATERIALIZED (
+  SELECT id, priority, scheduled_at
+  FROM rewind_jobs
+  WHERE queue = $1
+    AND state IN ('available', 'scheduled', 'retryable')
+    AND scheduled_at <= now()
+  ORDER BY priority, scheduled_at, id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+),
+expired AS MATERIALIZED (
+  SELECT id, priority, scheduled_at
+  FROM rewind_jobs
+  WHERE queue = $1 AND state = 'executing' AND lease_expires_at <= now()
+  ORDER BY priority, scheduled_at, id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+),
+chosen AS MATERIALIZED (
+  SELECT id FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) AS candidates
+  ORDER BY priority, scheduled_at, id
+  LIMIT $2
+)
+UPDATE rewind_jobs SET
+  errors = CASE WHEN state = 'executing'
+    THEN errors || jsonb_build_array(jsonb_build_object(
+      'attempt', attempt,
+      'at', now(),
+      'name', '${JOB_LEASE_EXPIRED}',
+      'message', format('the lease of %s expired at %s', attempted_by, lease_expires_at)
+    ))
+    ELSE errors END,
+  lost_attempts = lost_attempts + CASE WHEN state = 'executing' THEN 1 ELSE 0 END,
+  state = 'executing',
+  attempt = attempt + 1,
+  attempted_at = now(),
+  attempted_by = $3,
+  lease_token = gen_random_uuid(),
+  lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+WHERE id IN (SELECT id FROM chosen)
+RETURNING ${JOB_COLUMNS}`;
