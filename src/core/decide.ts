@@ -1,8 +1,16 @@
-import type { AnySagaDefinition } from './definition.js';
+import type { AnySagaDefinition, StepBody, StepDefinition } from './definition.js';
 import type { RecordedFailure } from './events.js';
+import { argsFor } from './results.js';
 import { maxAttemptsOf } from './retry.js';
-import type { SagaFacts, SagaState, StartedSagaState } from './state.js';
-import { stepStateOf } from './state.js';
+import {
+  mapElementName,
+  parseMapElementName,
+  type SagaFacts,
+  type SagaState,
+  type StartedSagaState,
+  type StepState,
+  stepStateOf,
+} from './state.js';
 
 /**
  * The decision function: given a definition and a saga's state, what happens next. Pure; the
@@ -10,7 +18,7 @@ import { stepStateOf } from './state.js';
  * deterministic.
  */
 
-/** One attempt of a step to run. */
+/** One attempt of a step (or of one element of a map step) to run. */
 export interface StepRun {
   readonly step: string;
   readonly attempt: number;
@@ -18,21 +26,34 @@ export interface StepRun {
 }
 
 export type Decision =
+  /** Record StepSkipped for these: branches not taken. */
+  | { readonly type: 'skipSteps'; readonly steps: readonly { step: string; reason: string }[] }
   /** Run these steps (independent of each other), recording StepStarted for each first. */
   | { readonly type: 'runSteps'; readonly runs: readonly StepRun[] }
+  /** Start the child saga of a child saga step. */
+  | { readonly type: 'startChild'; readonly step: string; readonly attempt: number }
+  /** Look whether these children have ended; record the outcome of those that have. */
+  | {
+      readonly type: 'checkChildren';
+      readonly children: readonly { step: string; childSagaId: string }[];
+    }
+  /** Complete a halted step with the resume payload. */
+  | { readonly type: 'resumeStep'; readonly step: string; readonly attempt: number }
   /** Record these in-doubt attempts as failed (their policy says not to retry them). */
   | {
       readonly type: 'failInDoubtSteps';
       readonly steps: readonly { readonly step: string; readonly attempt: number }[];
     }
+  /** Wait for a step the caller runs to finish; `abort` asks them to stop first. */
+  | { readonly type: 'drainInFlight'; readonly abort: boolean }
   /** Record CompensationStarted: the saga rolls back. */
   | {
       readonly type: 'startCompensation';
       readonly step: string | null;
       readonly failure: RecordedFailure;
     }
-  /** Undo this completed step. */
-  | { readonly type: 'compensateStep'; readonly step: string }
+  /** Undo a completed step, or (`attempt`) what a failed attempt may have done. */
+  | { readonly type: 'compensateStep'; readonly step: string; readonly undo: 'output' | 'attempt' }
   /** Record SagaCompleted. */
   | { readonly type: 'completeSaga' }
   /** Record SagaCompensated: every undo is done. */
@@ -59,98 +80,254 @@ export function cancellationFailure(reason: string): RecordedFailure {
   return { name: 'SagaCancelledFailure', message: reason };
 }
 
+/** The failure recorded when a completed saga is undone. */
+export function undoFailure(reason: string): RecordedFailure {
+  return { name: 'SagaUndoRequested', message: reason };
+}
+
 /** The idempotency key of a step: the same for every attempt, unique per saga and step. */
 export function idempotencyKeyOf(state: SagaFacts, step: string): string {
   return `${state.sagaId}:${step}`;
 }
 
-function inDoubtSteps(state: SagaFacts) {
+/** The definition of a step or of a map element (`name[i]`). */
+export function definitionOfStep(
+  definition: AnySagaDefinition,
+  name: string,
+): StepDefinition<unknown, unknown> | undefined {
+  return definition.stepNamed(parseMapElementName(name)?.step ?? name);
+}
+
+function attemptsUsed(stepState: StepState): number {
+  if (stepState.status === 'running') return stepState.attempt - stepState.interruptions;
+  return 0;
+}
+
+/** What the scan of the steps found to do. */
+interface Plan {
+  readonly skips: { step: string; reason: string }[];
+  readonly runs: StepRun[];
+  readonly children: { step: string; childSagaId: string }[];
+  startChild: { step: string; attempt: number } | undefined;
+  resume: { step: string; attempt: number } | undefined;
+  earliestDue: string | undefined;
+  allDone: boolean;
+}
+
+type Progress = 'done' | 'skipped' | 'open';
+
+/** Whether a step (all its elements, for a map) has completed, was skipped, or is still open. */
+function progressOf(
+  state: SagaFacts,
+  step: StepDefinition<unknown, unknown>,
+  progress: ReadonlyMap<string, Progress>,
+): Progress {
+  const own = stepStateOf(state, step.name);
+  if (own.status === 'skipped') return 'skipped';
+  if (step.body.kind !== 'map') return own.status === 'completed' ? 'done' : 'open';
+  if (!step.dependsOn.every((dependency) => progress.get(dependency) === 'done')) return 'open';
+  const count = step.body.over(argsFor(state, step)).length;
+  for (let i = 0; i < count; i++) {
+    if (stepStateOf(state, mapElementName(step.name, i)).status !== 'completed') return 'open';
+  }
+  return 'done';
+}
+
+function untouched(state: SagaFacts, step: StepDefinition<unknown, unknown>): boolean {
+  if (step.body.kind !== 'map') return stepStateOf(state, step.name).status === 'pending';
+  const prefix = `${step.name}[`;
+  return !Object.keys(state.steps).some((name) => name === step.name || name.startsWith(prefix));
+}
+
+function planElement(
+  state: SagaFacts,
+  plan: Plan,
+  name: string,
+  body: StepBody,
+  inFlight: ReadonlySet<string>,
+  now: Date,
+): 'busy' | 'idle' {
+  const current = stepStateOf(state, name);
+  const key = idempotencyKeyOf(state, name);
+  switch (current.status) {
+    case 'pending':
+      if (body.kind === 'child') plan.startChild ??= { step: name, attempt: 1 };
+      else plan.runs.push({ step: name, attempt: 1, idempotencyKey: key });
+      return 'busy';
+    case 'retryScheduled':
+      if (Date.parse(current.dueAt) > now.getTime()) {
+        if (plan.earliestDue === undefined || current.dueAt < plan.earliestDue) {
+          plan.earliestDue = current.dueAt;
+        }
+        return 'idle';
+      }
+      if (body.kind === 'child') plan.startChild ??= { step: name, attempt: current.attempt };
+      else plan.runs.push({ step: name, attempt: current.attempt, idempotencyKey: key });
+      return 'busy';
+    case 'running':
+      // Not in flight here means in doubt; the in-doubt attempts that may not be retried were
+      // settled before planning, so this one runs again under the same idempotency key.
+      if (!inFlight.has(name)) {
+        plan.runs.push({ step: name, attempt: current.attempt + 1, idempotencyKey: key });
+      }
+      return 'busy';
+    case 'halted':
+      if (state.resumePayload) plan.resume ??= { step: name, attempt: current.attempt };
+      return 'idle';
+    case 'awaitingChild':
+      plan.children.push({ step: name, childSagaId: current.childSagaId });
+      return 'idle';
+    default:
+      return 'idle';
+  }
+}
+
+function planSteps(
+  definition: AnySagaDefinition,
+  state: SagaFacts,
+  inFlight: ReadonlySet<string>,
+  now: Date,
+): Plan {
+  const plan: Plan = {
+    skips: [],
+    runs: [],
+    children: [],
+    startChild: undefined,
+    resume: undefined,
+    earliestDue: undefined,
+    allDone: true,
+  };
+  const progress = new Map<string, Progress>();
+  for (const step of definition.steps) {
+    const own = progressOf(state, step, progress);
+    progress.set(step.name, own);
+    if (own !== 'open') continue;
+    plan.allDone = false;
+
+    const skippedDependency = step.dependsOn.find((name) => progress.get(name) === 'skipped');
+    if (skippedDependency !== undefined && untouched(state, step)) {
+      plan.skips.push({ step: step.name, reason: `${skippedDependency} was skipped` });
+      continue;
+    }
+    if (!step.dependsOn.every((name) => progress.get(name) === 'done')) continue;
+    const args = argsFor(state, step);
+    if (step.options.when && untouched(state, step) && !step.options.when(args)) {
+      plan.skips.push({ step: step.name, reason: 'its condition was false' });
+      continue;
+    }
+
+    if (step.body.kind !== 'map') {
+      planElement(state, plan, step.name, step.body, inFlight, now);
+      continue;
+    }
+    const limit = step.body.concurrency ?? definition.maxConcurrency;
+    let busy = 0;
+    const count = step.body.over(args).length;
+    for (let i = 0; i < count; i++) {
+      const name = mapElementName(step.name, i);
+      if (inFlight.has(name)) busy += 1;
+    }
+    for (let i = 0; i < count && busy < limit; i++) {
+      const name = mapElementName(step.name, i);
+      if (inFlight.has(name)) continue;
+      if (planElement(state, plan, name, step.body, inFlight, now) === 'busy') busy += 1;
+    }
+  }
+  return plan;
+}
+
+function inDoubtSteps(state: SagaFacts, inFlight: ReadonlySet<string>) {
   return Object.entries(state.steps).flatMap(([step, stepState]) =>
-    stepState.status === 'running' ? [{ step, attempt: stepState.attempt }] : [],
+    stepState.status === 'running' && !inFlight.has(step)
+      ? [{ step, attempt: stepState.attempt, used: attemptsUsed(stepState) }]
+      : [],
   );
+}
+
+function rollbackReason(state: SagaFacts) {
+  if (state.firstFailure) return state.firstFailure;
+  if (state.cancelRequested === undefined) return undefined;
+  return { step: null, failure: cancellationFailure(state.cancelRequested) };
 }
 
 function decideRunning(
   definition: AnySagaDefinition,
   state: StartedSagaState,
   now: Date,
+  inFlight: ReadonlySet<string>,
 ): Decision {
-  const inDoubt = inDoubtSteps(state);
-  const rollback = state.firstFailure ?? cancelReason(state);
+  const inDoubt = inDoubtSteps(state, inFlight);
+  const rollback = rollbackReason(state);
 
   if (rollback) {
-    // Steps that may still have made their change must be settled before the undo is planned.
-    if (inDoubt.length > 0) return { type: 'failInDoubtSteps', steps: inDoubt };
+    // Steps that may still make their change must end, and be recorded, before the undo is
+    // planned: nothing in flight is abandoned (BC-10).
+    if (inFlight.size > 0) return { type: 'drainInFlight', abort: true };
+    if (inDoubt.length > 0) {
+      return {
+        type: 'failInDoubtSteps',
+        steps: inDoubt.map(({ step, attempt }) => ({ step, attempt })),
+      };
+    }
     return { type: 'startCompensation', step: rollback.step, failure: rollback.failure };
   }
 
-  const notRetried = inDoubt.filter(({ step, attempt }) => {
-    const policy = definition.stepNamed(step);
-    return policy?.onInDoubt === 'fail' || attempt >= maxAttemptsOf(policy?.retry);
+  const notRetried = inDoubt.filter(({ step, used }) => {
+    const options = definitionOfStep(definition, step)?.options;
+    return options?.onInDoubt === 'fail' || used >= maxAttemptsOf(options?.retry);
   });
-  if (notRetried.length > 0) return { type: 'failInDoubtSteps', steps: notRetried };
-
-  const runs: StepRun[] = inDoubt.map(({ step, attempt }) => ({
-    step,
-    attempt: attempt + 1,
-    idempotencyKey: idempotencyKeyOf(state, step),
-  }));
-  let earliestDue: string | undefined;
-  let allDone = true;
-  for (const step of definition.steps) {
-    const current = stepStateOf(state, step.name);
-    if (current.status !== 'completed' && current.status !== 'skipped') allDone = false;
-    if (current.status === 'retryScheduled') {
-      if (Date.parse(current.dueAt) <= now.getTime()) {
-        runs.push({
-          step: step.name,
-          attempt: current.attempt,
-          idempotencyKey: idempotencyKeyOf(state, step.name),
-        });
-      } else if (earliestDue === undefined || current.dueAt < earliestDue) {
-        earliestDue = current.dueAt;
-      }
-    }
-    const ready = step.dependsOn.every(
-      (dependency) => stepStateOf(state, dependency).status === 'completed',
-    );
-    if (current.status === 'pending' && ready) {
-      runs.push({
-        step: step.name,
-        attempt: 1,
-        idempotencyKey: idempotencyKeyOf(state, step.name),
-      });
-    }
+  if (notRetried.length > 0) {
+    return {
+      type: 'failInDoubtSteps',
+      steps: notRetried.map(({ step, attempt }) => ({ step, attempt })),
+    };
   }
 
-  if (runs.length > 0) return { type: 'runSteps', runs };
-  if (allDone) return { type: 'completeSaga' };
-  return { type: 'wait', until: earliestDue ?? null };
+  const plan = planSteps(definition, state, inFlight, now);
+  if (plan.skips.length > 0) return { type: 'skipSteps', steps: plan.skips };
+  if (plan.resume) return { type: 'resumeStep', ...plan.resume };
+  const capacity = definition.maxConcurrency - inFlight.size;
+  if (plan.runs.length > 0 && capacity > 0) {
+    return { type: 'runSteps', runs: plan.runs.slice(0, capacity) };
+  }
+  if (plan.startChild) return { type: 'startChild', ...plan.startChild };
+  if (plan.children.length > 0) return { type: 'checkChildren', children: plan.children };
+  if (inFlight.size > 0) return { type: 'drainInFlight', abort: false };
+  if (plan.allDone) return { type: 'completeSaga' };
+  return { type: 'wait', until: plan.earliestDue ?? null };
 }
 
-function cancelReason(state: SagaFacts) {
-  if (state.cancelRequested === undefined) return undefined;
-  return { step: null, failure: cancellationFailure(state.cancelRequested) };
+function canUndoOutput(definition: AnySagaDefinition, step: string): boolean {
+  const body = definitionOfStep(definition, step)?.body;
+  if (!body) return false;
+  return body.kind === 'child' || body.compensate !== undefined;
 }
 
 function decideCompensating(
   definition: AnySagaDefinition,
-  state: StartedSagaState & { readonly reason: SagaFacts['firstFailure'] },
+  state: StartedSagaState,
+  reason: SagaFacts['firstFailure'],
 ): Decision {
-  const reason = state.reason ?? state.firstFailure;
   for (const stepState of Object.values(state.steps)) {
     if (stepState.status === 'compensationFailed') {
       return { type: 'failSaga', failure: stepState.failure, cause: reason?.failure ?? null };
     }
   }
+  // An attempt that failed may have made its change before failing (BC-12): its own undo runs
+  // first, being the latest thing that happened.
+  for (const [step, stepState] of Object.entries(state.steps)) {
+    const body = definitionOfStep(definition, step)?.body;
+    if (stepState.status === 'failed' && body?.kind === 'task' && body.compensateAttempt) {
+      return { type: 'compensateStep', step, undo: 'attempt' };
+    }
+  }
   // Reverse order of completion: a step completes after every step it depends on, so this
-  // also undoes dependents before what they depend on.
+  // also undoes dependents before what they depend on (BC-13).
   for (let i = state.completionOrder.length - 1; i >= 0; i--) {
     const step = state.completionOrder[i];
     if (step === undefined) continue;
-    const undo = definition.stepNamed(step)?.compensate;
-    if (undo && stepStateOf(state, step).status === 'completed') {
-      return { type: 'compensateStep', step };
+    if (stepStateOf(state, step).status === 'completed' && canUndoOutput(definition, step)) {
+      return { type: 'compensateStep', step, undo: 'output' };
     }
   }
   return { type: 'finishCompensation' };
@@ -158,17 +335,27 @@ function decideCompensating(
 
 /**
  * Decides what a saga does next. `now` decides which scheduled retries are due; it comes from
- * the caller's clock so that the core never reads the time itself.
+ * the caller's clock so that the core never reads the time itself. `inFlight` names the steps
+ * the caller is running right now, which are therefore not in doubt.
  */
-export function decide(definition: AnySagaDefinition, state: SagaState, now: Date): Decision {
+export function decide(
+  definition: AnySagaDefinition,
+  state: SagaState,
+  now: Date,
+  inFlight: ReadonlySet<string> = new Set(),
+): Decision {
   switch (state.status) {
     case 'initial':
       return { type: 'wait', until: null };
     case 'running':
-      return decideRunning(definition, state, now);
+      return decideRunning(definition, state, now, inFlight);
     case 'compensating':
-      return decideCompensating(definition, state);
+      return decideCompensating(definition, state, state.reason);
     case 'completed':
+      if (state.undoRequested !== undefined) {
+        return { type: 'startCompensation', step: null, failure: undoFailure(state.undoRequested) };
+      }
+      return { type: 'finished' };
     case 'compensated':
     case 'failed':
       return { type: 'finished' };

@@ -11,6 +11,7 @@ export interface StepContext {
   readonly sagaId: SagaId;
   /** The saga definition's name. */
   readonly saga: string;
+  /** The step's name; `name[i]` for the i-th element of a map step. */
   readonly step: string;
   /** 1 for the first try. */
   readonly attempt: number;
@@ -21,13 +22,21 @@ export interface StepContext {
   readonly correlationId: string;
   /** A child logger bound to saga id, step and attempt. */
   readonly logger: Logger;
-  /** Fires when the step must stop: timeout, cancellation, shutdown. */
+  /** Fires when the step must stop: timeout, cancellation, shutdown, lost lease. */
   readonly signal: AbortSignal;
+  /**
+   * Halts the saga until a resume command arrives; the resume's payload becomes this step's
+   * output. Throws, so write `ctx.halt('waiting for approval')` as the step's last statement.
+   */
+  halt(reason: string): never;
 }
 
 /** The outputs of the steps that a step depends on. */
 export interface StepResults {
-  /** The recorded output of `step`, which must be among the dependencies (`after`). */
+  /**
+   * The recorded output of `step`, which must be among the dependencies (`after`). For a map
+   * step, the outputs of its elements in order; for a child saga step, the child's outputs.
+   */
   get<Output>(step: StepDefinition<never, Output>): Output;
 }
 
@@ -40,22 +49,26 @@ export interface StepArgs<Input> {
 /**
  * The context of a compensation: the step's context plus the saga input. Its `idempotencyKey`
  * is the step's key with `:compensate` appended, the same for every try of the undo and never
- * equal to the key the step itself used.
+ * equal to the key the step itself used; `stepIdempotencyKey` is the key the step used.
  */
 export interface CompensationContext<Input> extends StepContext {
   readonly input: Input;
+  readonly stepIdempotencyKey: string;
 }
 
-/** How a step is written. */
-export interface StepSpec<Input, Output> {
+/** What every kind of step may say about when and how it runs. */
+export interface StepOptions<Input> {
   /** Steps whose results this step takes; it runs after all of them completed. Default: none. */
   readonly after?: readonly StepDefinition<Input, unknown>[];
-  /** Does the work. Its resolved value is recorded and must be storable (see values.ts). */
-  run(args: StepArgs<Input>, ctx: StepContext): Promise<Output>;
-  /** Undoes the work, given the recorded output. Must be idempotent. Default: nothing to undo. */
-  compensate?(output: Output, ctx: CompensationContext<Input>): Promise<void>;
+  /**
+   * A branch: when this returns false the step is skipped (recorded as StepSkipped, never
+   * compensated), and so is every step after it. Must be pure. Default: always run.
+   */
+  when?(args: StepArgs<Input>): boolean;
   /** Default: one attempt. */
   readonly retry?: RetryPolicy;
+  /** The attempt's signal fires, and the attempt fails with StepTimeoutFailure, after this. */
+  readonly timeoutMs?: number;
   /**
    * What to do with an attempt found started but never finished (its worker died): `retry` it
    * with the same idempotency key (the default) or treat it as `fail`ed, which rolls back.
@@ -63,18 +76,98 @@ export interface StepSpec<Input, Output> {
   readonly onInDoubt?: 'retry' | 'fail';
 }
 
+/** How a step is written. */
+export interface StepSpec<Input, Output> extends StepOptions<Input> {
+  /** Does the work. Its resolved value is recorded and must be storable (see values.ts). */
+  run(args: StepArgs<Input>, ctx: StepContext): Promise<Output>;
+  /** Undoes the work, given the recorded output. Must be idempotent. Default: nothing to undo. */
+  compensate?(output: Output, ctx: CompensationContext<Input>): Promise<void>;
+  /**
+   * Undoes whatever an attempt that failed, timed out or was lost may have done before it
+   * ended: its change may have happened although no output was recorded (BC-12). Runs during
+   * the rollback, before the completed steps are undone. Default: nothing.
+   */
+  compensateAttempt?(ctx: CompensationContext<Input>): Promise<void>;
+  /**
+   * Turns a failure (after the last attempt) into an output, so the saga goes on. Throw to
+   * decline. Default: no recovery.
+   */
+  recover?(error: unknown, ctx: StepContext): Promise<Output>;
+}
+
+/** How a map step is written: one instance of `run` per element of `over`. */
+export interface MapStepSpec<Input, Item, ItemOutput> extends StepOptions<Input> {
+  /** The elements; must be pure, from the input and the dependencies' results. */
+  over(args: StepArgs<Input>): readonly Item[];
+  /** Runs one element; recorded as step `name[i]`. */
+  run(item: Item, args: StepArgs<Input>, ctx: StepContext): Promise<ItemOutput>;
+  /** Undoes one element; only completed elements are undone. */
+  compensate?(output: ItemOutput, ctx: CompensationContext<Input>): Promise<void>;
+  /** Elements run at once. Default: the saga's `maxConcurrency`. */
+  readonly concurrency?: number;
+}
+
+/** How a child saga step is written: it starts `saga` and waits for it to end. */
+export interface ChildSagaStepSpec<Input, ChildInput> extends StepOptions<Input> {
+  readonly saga: SagaDefinition<ChildInput>;
+  /** The child's input, from the parent's input and results; must be pure. */
+  input(args: StepArgs<Input>): ChildInput;
+}
+
+/** The output of a child saga step: the outputs of the child's completed steps, by name. */
+export type ChildSagaOutput = Readonly<Record<string, unknown>>;
+
+/** What a step does, by kind; the engine's view, without the user's types. */
+export type StepBody =
+  | {
+      readonly kind: 'task';
+      run(args: StepArgs<unknown>, ctx: StepContext): Promise<unknown>;
+      compensate?(output: unknown, ctx: CompensationContext<unknown>): Promise<void>;
+      compensateAttempt?(ctx: CompensationContext<unknown>): Promise<void>;
+      recover?(error: unknown, ctx: StepContext): Promise<unknown>;
+    }
+  | {
+      readonly kind: 'map';
+      over(args: StepArgs<unknown>): readonly unknown[];
+      run(item: unknown, args: StepArgs<unknown>, ctx: StepContext): Promise<unknown>;
+      compensate?(output: unknown, ctx: CompensationContext<unknown>): Promise<void>;
+      readonly concurrency?: number;
+    }
+  | {
+      readonly kind: 'child';
+      readonly saga: AnySagaDefinition;
+      input(args: StepArgs<unknown>): unknown;
+    };
+
 /** A step of a saga, as {@link defineSaga} built it. */
-export interface StepDefinition<Input, Output> extends StepSpec<Input, Output> {
+export interface StepDefinition<Input, Output> {
   readonly name: string;
   /** Names of the steps in `after`. */
   readonly dependsOn: readonly string[];
+  readonly options: StepOptions<Input>;
+  readonly body: StepBody;
+  /** For typing only (`results.get`); never set. */
+  readonly outputType?: Output;
 }
 
-/** Builds a step; given to the `steps` function of {@link defineSaga}. */
-export type StepFactory<Input> = <Output>(
-  name: string,
-  spec: StepSpec<Input, Output>,
-) => StepDefinition<Input, Output>;
+/** Builds the steps of a saga; given to the `steps` function of {@link defineSaga}. */
+export interface StepFactory<Input> {
+  /** A step that runs a function. */
+  <Output>(name: string, spec: StepSpec<Input, Output>): StepDefinition<Input, Output>;
+  /** A step that runs `run` once per element of `over`, as steps `name[0]`, `name[1]`… */
+  map<Item, ItemOutput>(
+    name: string,
+    spec: MapStepSpec<Input, Item, ItemOutput>,
+  ): StepDefinition<Input, readonly ItemOutput[]>;
+  /** A step that starts a child saga, with its own stream, and waits for it to end. */
+  child<ChildInput>(
+    name: string,
+    spec: ChildSagaStepSpec<Input, ChildInput>,
+  ): StepDefinition<Input, ChildSagaOutput>;
+}
+
+/** Default {@link SagaSpec.maxConcurrency}. */
+export const DEFAULT_MAX_CONCURRENCY = 8;
 
 /** A saga definition: a named, versioned graph of steps over a validated input. */
 export interface SagaDefinition<Input> {
@@ -84,6 +177,8 @@ export interface SagaDefinition<Input> {
   readonly input: t.Type<Input, unknown, unknown>;
   /** In the order written; every step comes after the steps it depends on. */
   readonly steps: readonly StepDefinition<Input, unknown>[];
+  /** Steps of one saga run at once. */
+  readonly maxConcurrency: number;
   /** A fingerprint of the shape (name, version, steps, dependencies, undo), recorded at start. */
   readonly hash: string;
   /** The step of a given name. */
@@ -102,6 +197,8 @@ export interface SagaSpec<Codec extends t.Mixed> {
   readonly version: number;
   /** An io-ts codec of the input; an input that does not decode is refused at start. */
   readonly input: Codec;
+  /** Steps of one saga run at once. Default: {@link DEFAULT_MAX_CONCURRENCY}. */
+  readonly maxConcurrency?: number;
   /** Declares the steps, in an order where each comes after those it depends on. */
   readonly steps: (
     step: StepFactory<t.TypeOf<Codec>>,
@@ -110,16 +207,69 @@ export interface SagaSpec<Codec extends t.Mixed> {
 
 const STEP_NAME = /^[A-Za-z][\w-]*$/;
 
-function createStep<Input, Output>(
-  name: string,
-  spec: StepSpec<Input, Output>,
-): StepDefinition<Input, Output> {
+function checkStepName(name: string): void {
   if (!STEP_NAME.test(name)) {
     throw new Error(
       `step name "${name}" must start with a letter and hold only letters, digits, _ or -`,
     );
   }
-  return { ...spec, name, dependsOn: (spec.after ?? []).map((dependency) => dependency.name) };
+}
+
+function optionsOf<Input>(spec: StepOptions<Input>): StepOptions<Input> {
+  const { after, when, retry, timeoutMs, onInDoubt } = spec;
+  return { after, when, retry, timeoutMs, onInDoubt };
+}
+
+function dependsOnOf<Input>(spec: StepOptions<Input>): readonly string[] {
+  return (spec.after ?? []).map((dependency) => dependency.name);
+}
+
+function createStepFactory<Input>(): StepFactory<Input> {
+  const task = <Output>(name: string, spec: StepSpec<Input, Output>) => {
+    checkStepName(name);
+    const body: StepBody = {
+      kind: 'task',
+      run: spec.run,
+      ...(spec.compensate ? { compensate: spec.compensate } : {}),
+      ...(spec.compensateAttempt ? { compensateAttempt: spec.compensateAttempt } : {}),
+      ...(spec.recover ? { recover: spec.recover } : {}),
+    };
+    const step: StepDefinition<Input, Output> = {
+      name,
+      dependsOn: dependsOnOf(spec),
+      options: optionsOf(spec),
+      body,
+    };
+    return step;
+  };
+  const map = <Item, ItemOutput>(name: string, spec: MapStepSpec<Input, Item, ItemOutput>) => {
+    checkStepName(name);
+    const body: StepBody = {
+      kind: 'map',
+      over: spec.over,
+      run: spec.run,
+      ...(spec.compensate ? { compensate: spec.compensate } : {}),
+      ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+    };
+    const step: StepDefinition<Input, readonly ItemOutput[]> = {
+      name,
+      dependsOn: dependsOnOf(spec),
+      options: optionsOf(spec),
+      body,
+    };
+    return step;
+  };
+  const child = <ChildInput>(name: string, spec: ChildSagaStepSpec<Input, ChildInput>) => {
+    checkStepName(name);
+    const step: StepDefinition<Input, ChildSagaOutput> = {
+      name,
+      dependsOn: dependsOnOf(spec),
+      options: optionsOf(spec),
+      body: { kind: 'child', saga: spec.saga, input: spec.input },
+    };
+    return step;
+  };
+  return Object.assign(task, { map, child });
 }
 
 function checkSteps(saga: string, steps: readonly StepDefinition<unknown, unknown>[]): void {
@@ -145,8 +295,10 @@ function hashShape(
 ) {
   const shape = steps.map((step) => ({
     name: step.name,
+    kind: step.body.kind,
     dependsOn: step.dependsOn,
-    compensates: step.compensate !== undefined,
+    compensates: step.body.kind !== 'child' && step.body.compensate !== undefined,
+    child: step.body.kind === 'child' ? `${step.body.saga.name}@${step.body.saga.version}` : null,
   }));
   return hashString(JSON.stringify({ name, version, shape }));
 }
@@ -180,7 +332,7 @@ export function defineSaga<Codec extends t.Mixed>(
   if (!Number.isInteger(spec.version) || spec.version < 1) {
     throw new Error(`saga ${spec.name}: version must be a positive integer`);
   }
-  const steps = spec.steps(createStep);
+  const steps = spec.steps(createStepFactory());
   checkSteps(spec.name, steps);
   const byName = new Map(steps.map((step) => [step.name, step]));
   return {
@@ -188,6 +340,7 @@ export function defineSaga<Codec extends t.Mixed>(
     version: spec.version,
     input: spec.input,
     steps,
+    maxConcurrency: spec.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
     hash: hashShape(spec.name, spec.version, steps),
     stepNamed: (name) => byName.get(name),
   };

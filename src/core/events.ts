@@ -45,16 +45,29 @@ function event<Type extends string, Data extends t.Mixed>(type: Type, data: Data
   return t.type({ type: t.literal(type), data }, type);
 }
 
-/** A client started the saga. The definition's name, version and shape hash pin its code. */
+/** The saga and step that started a child saga. */
+export const ParentRef = t.type({ sagaId: SagaId, step: StepName }, 'ParentRef');
+export type ParentRef = t.TypeOf<typeof ParentRef>;
+
+/** Present on the terminal events of a child saga, so the projection can wake its parent. */
+const ParentLink = t.partial({ parent: ParentRef });
+
+/**
+ * A client (or a parent saga's step) started the saga. The definition's name, version and
+ * shape hash pin its code.
+ */
 export const SagaStarted = event(
   'SagaStarted',
-  t.type({
-    sagaId: SagaId,
-    saga: t.string,
-    version: t.number,
-    definitionHash: t.string,
-    input: SagaValue,
-  }),
+  t.intersection([
+    t.type({
+      sagaId: SagaId,
+      saga: t.string,
+      version: t.number,
+      definitionHash: t.string,
+      input: SagaValue,
+    }),
+    ParentLink,
+  ]),
 );
 
 /** A worker is about to run a step. The idempotency key is the same for every attempt. */
@@ -81,6 +94,33 @@ export const StepRetryScheduled = event(
   t.type({ step: StepName, attempt: Attempt, dueAt: t.string }),
 );
 
+/** The step failed, and its `recover` turned the failure into an output: the saga goes on. */
+export const StepRecovered = event(
+  'StepRecovered',
+  t.type({ step: StepName, attempt: Attempt, failure: RecordedFailure, output: SagaValue }),
+);
+
+/**
+ * The attempt was stopped before it finished (shutdown, or a cancel) and handed back: it is not
+ * a failure of the step and does not use up an attempt (BC-25).
+ */
+export const StepInterrupted = event(
+  'StepInterrupted',
+  t.type({ step: StepName, attempt: Attempt, reason: t.string }),
+);
+
+/** The step asked the saga to halt until a resume command arrives (an approval, say). */
+export const SagaHalted = event(
+  'SagaHalted',
+  t.type({ step: StepName, attempt: Attempt, reason: t.string }),
+);
+
+/** The step started a child saga and waits for it to end. */
+export const ChildSagaStarted = event(
+  'ChildSagaStarted',
+  t.type({ step: StepName, attempt: Attempt, childSagaId: SagaId, saga: t.string }),
+);
+
 /** A branch not taken: the step will not run and is never compensated. */
 export const StepSkipped = event('StepSkipped', t.type({ step: StepName, reason: t.string }));
 
@@ -100,22 +140,28 @@ export const StepCompensationFailed = event(
 );
 
 /** Terminal: every step took effect. */
-export const SagaCompleted = event('SagaCompleted', t.type({}));
+export const SagaCompleted = event('SagaCompleted', ParentLink);
 
 /** Terminal: the saga was rolled back; every completed step was undone. */
-export const SagaCompensated = event('SagaCompensated', t.type({}));
+export const SagaCompensated = event('SagaCompensated', ParentLink);
 
 /** Terminal: stuck, an undo failed for good. The original failure is kept beside it. */
 export const SagaFailed = event(
   'SagaFailed',
-  t.type({ failure: RecordedFailure, cause: t.union([RecordedFailure, t.null]) }),
+  t.intersection([
+    t.type({ failure: RecordedFailure, cause: t.union([RecordedFailure, t.null]) }),
+    ParentLink,
+  ]),
 );
 
 /** An operator asked to cancel the saga. */
 export const SagaCancelRequested = event('SagaCancelRequested', t.type({ reason: t.string }));
 
-/** An operator asked to resume a halted saga, with a payload for it. */
+/** An operator asked to resume a halted saga; the payload becomes the halted step's output. */
 export const SagaResumeRequested = event('SagaResumeRequested', t.type({ payload: SagaValue }));
+
+/** An operator (or a parent's rollback) asked to undo a completed saga: every step compensated. */
+export const SagaUndoRequested = event('SagaUndoRequested', t.type({ reason: t.string }));
 
 /** Any saga event, as `{ type, data }`. */
 export const SagaEvent = t.union(
@@ -125,6 +171,10 @@ export const SagaEvent = t.union(
     StepCompleted,
     StepFailed,
     StepRetryScheduled,
+    StepRecovered,
+    StepInterrupted,
+    SagaHalted,
+    ChildSagaStarted,
     StepSkipped,
     CompensationStarted,
     StepCompensated,
@@ -134,6 +184,7 @@ export const SagaEvent = t.union(
     SagaFailed,
     SagaCancelRequested,
     SagaResumeRequested,
+    SagaUndoRequested,
   ],
   'SagaEvent',
 );

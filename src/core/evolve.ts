@@ -86,8 +86,25 @@ function startSaga(recorded: RecordedEvent, event: SagaEventOf<'SagaStarted'>): 
     completionOrder: [],
     firstFailure: undefined,
     cancelRequested: undefined,
+    undoRequested: undefined,
+    resumePayload: undefined,
+    parent: data.parent,
     revision: recorded.revision,
     updatedAt: recorded.metadata.occurredAt,
+  };
+}
+
+function interruptionsOf(current: StepState): number {
+  return current.status === 'running' || current.status === 'retryScheduled'
+    ? current.interruptions
+    : 0;
+}
+
+function complete(state: Started, step: string, next: StepState): Started {
+  return {
+    ...state,
+    ...withStep(state, step, next),
+    completionOrder: [...state.completionOrder, step],
   };
 }
 
@@ -96,23 +113,28 @@ function applyStepEvent(state: Started, recorded: RecordedEvent, event: SagaEven
   switch (event.type) {
     case 'StepStarted': {
       requireStatus(state, recorded, ['running']);
-      requireStep(state, recorded, event.data.step, ['pending', 'running', 'retryScheduled']);
       const { step, attempt, idempotencyKey } = event.data;
-      const next = { status: 'running', attempt, idempotencyKey, startedAt: at } as const;
-      return { ...state, ...withStep(state, step, next) };
+      const current = requireStep(state, recorded, step, ['pending', 'running', 'retryScheduled']);
+      const interruptions = interruptionsOf(current);
+      const next = { status: 'running', attempt, idempotencyKey, startedAt: at, interruptions };
+      return { ...state, ...withStep(state, step, next as StepState) };
     }
     case 'StepCompleted': {
+      const { step, attempt, output } = event.data;
+      const current = requireStep(state, recorded, step, ['running', 'halted', 'awaitingChild']);
+      const next = { status: 'completed', attempt, output, completedAt: at, recovered: false };
+      // A halted step completes with the resume payload, which is then used up.
+      const resumePayload = current.status === 'halted' ? undefined : state.resumePayload;
+      return { ...complete(state, step, next as StepState), resumePayload };
+    }
+    case 'StepRecovered': {
       requireStep(state, recorded, event.data.step, ['running']);
       const { step, attempt, output } = event.data;
-      const next = { status: 'completed', attempt, output, completedAt: at } as const;
-      return {
-        ...state,
-        ...withStep(state, step, next),
-        completionOrder: [...state.completionOrder, step],
-      };
+      const next = { status: 'completed', attempt, output, completedAt: at, recovered: true };
+      return complete(state, step, next as StepState);
     }
     case 'StepFailed': {
-      requireStep(state, recorded, event.data.step, ['running']);
+      requireStep(state, recorded, event.data.step, ['running', 'awaitingChild']);
       const { step, attempt, failure } = event.data;
       const facts = withStep(state, step, { status: 'failed', attempt, failure });
       // A retry, if any, follows in the next event; until then this counts as the first failure
@@ -124,7 +146,31 @@ function applyStepEvent(state: Started, recorded: RecordedEvent, event: SagaEven
     case 'StepRetryScheduled': {
       requireStep(state, recorded, event.data.step, ['failed']);
       const { step, attempt, dueAt } = event.data;
-      return { ...state, ...withStep(state, step, { status: 'retryScheduled', attempt, dueAt }) };
+      const next = { status: 'retryScheduled', attempt, dueAt, interruptions: 0 } as const;
+      return { ...state, ...withStep(state, step, next) };
+    }
+    case 'StepInterrupted': {
+      const current = requireStep(state, recorded, event.data.step, ['running']);
+      const interruptions = interruptionsOf(current) + 1;
+      const next = {
+        status: 'retryScheduled',
+        attempt: event.data.attempt + 1,
+        dueAt: at,
+        interruptions,
+      } as const;
+      return { ...state, ...withStep(state, event.data.step, next) };
+    }
+    case 'SagaHalted': {
+      requireStep(state, recorded, event.data.step, ['running']);
+      const { step, attempt, reason } = event.data;
+      const next = { status: 'halted', attempt, reason, startedAt: at } as const;
+      return { ...state, ...withStep(state, step, next) };
+    }
+    case 'ChildSagaStarted': {
+      requireStep(state, recorded, event.data.step, ['running']);
+      const { step, attempt, childSagaId } = event.data;
+      const next = { status: 'awaitingChild', attempt, childSagaId, startedAt: at } as const;
+      return { ...state, ...withStep(state, step, next) };
     }
     case 'StepSkipped': {
       requireStep(state, recorded, event.data.step, ['pending']);
@@ -136,22 +182,30 @@ function applyStepEvent(state: Started, recorded: RecordedEvent, event: SagaEven
   }
 }
 
+function outputOf(current: StepState): unknown {
+  return current.status === 'completed' ? current.output : undefined;
+}
+
 function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEvent): SagaState {
   switch (event.type) {
     case 'CompensationStarted': {
-      requireStatus(state, recorded, ['running']);
+      // A completed saga rolls back only when asked to undo it.
+      requireStatus(state, recorded, state.undoRequested ? ['running', 'completed'] : ['running']);
       const reason = { step: event.data.step, failure: event.data.failure };
       return { ...state, status: 'compensating', reason };
     }
     case 'StepCompensated': {
-      const current = requireStep(state, recorded, event.data.step, ['completed']);
-      const output = current.status === 'completed' ? current.output : undefined;
-      return { ...state, ...withStep(state, event.data.step, { status: 'compensated', output }) };
+      const current = requireStep(state, recorded, event.data.step, ['completed', 'failed']);
+      const next = { status: 'compensated', output: outputOf(current) } as const;
+      return { ...state, ...withStep(state, event.data.step, next) };
     }
     case 'StepCompensationFailed': {
-      const current = requireStep(state, recorded, event.data.step, ['completed']);
-      const output = current.status === 'completed' ? current.output : undefined;
-      const next = { status: 'compensationFailed', output, failure: event.data.failure } as const;
+      const current = requireStep(state, recorded, event.data.step, ['completed', 'failed']);
+      const next = {
+        status: 'compensationFailed',
+        output: outputOf(current),
+        failure: event.data.failure,
+      } as const;
       return { ...state, ...withStep(state, event.data.step, next) };
     }
     case 'SagaCompleted':
@@ -167,10 +221,14 @@ function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEven
       const reason = state.status === 'compensating' ? state.reason : undefined;
       return { ...state, status: 'failed', reason, failure: event.data.failure };
     }
+    // Operator commands may arrive in any state: they are requests, and `decide` acts on them
+    // only where they make sense (a cancel of a completed saga does nothing).
     case 'SagaCancelRequested':
       return { ...state, cancelRequested: state.cancelRequested ?? event.data.reason };
     case 'SagaResumeRequested':
-      return state;
+      return { ...state, resumePayload: { payload: event.data.payload } };
+    case 'SagaUndoRequested':
+      return { ...state, undoRequested: state.undoRequested ?? event.data.reason };
     case 'SagaStarted':
       throw new InvalidTransitionError(event.type, recorded.revision, 'saga already started');
     default:

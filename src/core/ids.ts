@@ -51,3 +51,8 @@ export function sagaIdOfStream(stream: StreamName): SagaId | undefined {
   const id = stream.slice(STREAM_PREFIX.length);
   return id.length > 0 ? (id as SagaId) : undefined;
 }
+
+/** The id of the child saga that step `step` of saga `parent` starts: derived, not random. */
+export function childSagaIdOf(parent: SagaId, step: string): SagaId {
+  return `${parent}.${step}` as SagaId;
+}

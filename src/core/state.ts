@@ -1,4 +1,4 @@
-import type { Actor, RecordedFailure } from './events.js';
+import type { Actor, ParentRef, RecordedFailure } from './events.js';
 import type { SagaId } from './ids.js';
 
 /**
@@ -17,7 +17,7 @@ import type { SagaId } from './ids.js';
  * - lease: a worker's time-limited claim on a job, renewed by heartbeats, fenced by a token.
  */
 
-/** Where one step stands. */
+/** Where one step (or one element of a map step, `name[i]`) stands. */
 export type StepState =
   | { readonly status: 'pending' }
   /** Started and not finished: in flight, or in doubt if no worker is running it. */
@@ -26,12 +26,30 @@ export type StepState =
       readonly attempt: number;
       readonly idempotencyKey: string;
       readonly startedAt: string;
+      /** Attempts so far that were interrupted (shutdown) rather than failed. */
+      readonly interruptions: number;
+    }
+  /** A child saga step whose child has been started and has not ended yet. */
+  | {
+      readonly status: 'awaitingChild';
+      readonly attempt: number;
+      readonly childSagaId: SagaId;
+      readonly startedAt: string;
+    }
+  /** The step halted the saga; a resume command's payload will be its output. */
+  | {
+      readonly status: 'halted';
+      readonly attempt: number;
+      readonly reason: string;
+      readonly startedAt: string;
     }
   | {
       readonly status: 'completed';
       readonly attempt: number;
       readonly output: unknown;
       readonly completedAt: string;
+      /** True when `recover` turned a failure into this output. */
+      readonly recovered: boolean;
     }
   /** The last attempt failed and no retry is scheduled: failed for good. */
   | {
@@ -39,9 +57,15 @@ export type StepState =
       readonly attempt: number;
       readonly failure: RecordedFailure;
     }
-  /** The last attempt failed; `attempt` is the next one's number, due at `dueAt`. */
-  | { readonly status: 'retryScheduled'; readonly attempt: number; readonly dueAt: string }
+  /** `attempt` is the next attempt's number, due at `dueAt`. */
+  | {
+      readonly status: 'retryScheduled';
+      readonly attempt: number;
+      readonly dueAt: string;
+      readonly interruptions: number;
+    }
   | { readonly status: 'skipped'; readonly reason: string }
+  /** Undone: a completed step by `compensate`, or a failed one by `compensateAttempt`. */
   | { readonly status: 'compensated'; readonly output: unknown }
   | {
       readonly status: 'compensationFailed';
@@ -75,6 +99,12 @@ export interface SagaFacts {
   readonly firstFailure: RollbackReason | undefined;
   /** Set when an operator asked to cancel. */
   readonly cancelRequested: string | undefined;
+  /** Set when an operator (or the parent's rollback) asked to undo the completed saga. */
+  readonly undoRequested: string | undefined;
+  /** The payload of the last resume command, until a halted step takes it. */
+  readonly resumePayload: { readonly payload: unknown } | undefined;
+  /** The parent saga and step, for a child saga. */
+  readonly parent: ParentRef | undefined;
   /** Revision of the last event folded in. */
   readonly revision: bigint;
   /** Time of the last event folded in. */
@@ -107,6 +137,18 @@ export function isTerminal(state: SagaState): boolean {
   return (
     state.status === 'completed' || state.status === 'compensated' || state.status === 'failed'
   );
+}
+
+/** The name of the `index`-th element of map step `step`. */
+export function mapElementName(step: string, index: number): string {
+  return `${step}[${index}]`;
+}
+
+/** The map step and index of an element name (`name[3]`), or undefined for a plain name. */
+export function parseMapElementName(name: string): { step: string; index: number } | undefined {
+  const match = /^(.+)\[(\d+)\]$/.exec(name);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { step: match[1], index: Number(match[2]) };
 }
 
 /** The state of a step, pending when it has no events. */

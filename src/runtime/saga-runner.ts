@@ -1,19 +1,33 @@
 import * as E from 'fp-ts/lib/Either.js';
 
-import { type Decision, decide, IN_DOUBT_FAILURE, type StepRun } from '../core/decide.js';
-import type { AnySagaDefinition, StepContext, StepResults } from '../core/definition.js';
+import {
+  type Decision,
+  decide,
+  definitionOfStep,
+  IN_DOUBT_FAILURE,
+  type StepRun,
+} from '../core/decide.js';
+import type { AnySagaDefinition, StepContext, StepDefinition } from '../core/definition.js';
 import type { RecordedFailure, SagaEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
-import { isMarkedNonRetryable, toRecordedFailure } from '../core/failure.js';
-import { type SagaId, sagaStreamName } from '../core/ids.js';
+import { toRecordedFailure } from '../core/failure.js';
+import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
-import { computeRetryDelayMs, maxAttemptsOf } from '../core/retry.js';
-import { initialSagaState, type SagaState, type StartedSagaState } from '../core/state.js';
-import { encodeValue } from '../core/values.js';
+import { argsFor } from '../core/results.js';
+import {
+  initialSagaState,
+  parseMapElementName,
+  type SagaState,
+  type StartedSagaState,
+  stepStateOf,
+} from '../core/state.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventDecodeFailure, EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
+import { checkChildSaga, compensateChildSaga, startChildSaga } from './child-sagas.js';
 import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
+import { type AttemptOutcome, runAttempt } from './step-attempt.js';
+import { requestHalt, runInStepContext } from './step-context.js';
 import { StreamWriter } from './stream-writer.js';
 
 /** Lifecycle notifications of the saga runner; not stored events. */
@@ -27,6 +41,7 @@ export type SagaNotification =
       readonly retryAt: string | null;
     }
   | { readonly type: 'saga:compensating'; readonly sagaId: SagaId; readonly step: string | null }
+  | { readonly type: 'saga:halted'; readonly sagaId: SagaId; readonly step: string }
   | {
       readonly type: 'saga:finished';
       readonly sagaId: SagaId;
@@ -46,15 +61,18 @@ export interface SagaRunnerDeps {
   readonly notify?: (notification: SagaNotification) => void;
 }
 
+/** Why a run was told to stop: the worker is shutting down, or it lost the job's lease. */
+export type InterruptReason = 'shutdown' | 'lease-lost';
+
 /** How a run of {@link advanceSaga} ended, when nothing went wrong. */
 export type SagaRunOutcome =
   /** The saga is terminal. */
   | { readonly _tag: 'SagaFinished'; readonly status: 'completed' | 'compensated' | 'failed' }
-  /** Nothing to do before `until` (a scheduled retry); a later job will pick it up. */
+  /** Nothing to do before `until` (a retry), or before a command or a child's end. */
   | { readonly _tag: 'SagaWaiting'; readonly until: string | null }
   /** The signal fired (lease lost, shutdown); what was not recorded will be retried. */
   | { readonly _tag: 'SagaInterrupted' }
-  /** Another writer appended first; this run stopped without writing more. */
+  /** Another worker appended first; this run stopped without writing more. */
   | { readonly _tag: 'SagaConflict' };
 
 /** Why a saga cannot be run at all; retrying will not help. */
@@ -66,10 +84,21 @@ export type SagaRunFailure =
 
 type Step = 'continue' | SagaRunOutcome;
 
+/** A step attempt this run has in flight. */
+interface InFlight {
+  readonly done: Promise<'written' | 'conflict' | 'dropped'>;
+  settled: boolean;
+}
+
 class SagaRun {
   readonly #streamName;
   #state: SagaState = initialSagaState;
   #lastEventId: string | null = null;
+  #writer: StreamWriter | undefined;
+  readonly #inFlight = new Map<string, InFlight>();
+  /** Fires to stop the attempts in flight: rollback, conflict, or the run's own signal. */
+  readonly #attempts = new AbortController();
+  #conflict = false;
 
   constructor(
     private readonly deps: SagaRunnerDeps,
@@ -77,15 +106,35 @@ class SagaRun {
     private readonly signal: AbortSignal,
   ) {
     this.#streamName = sagaStreamName(sagaId);
+    signal.addEventListener('abort', () => this.#attempts.abort(signal.reason), { once: true });
   }
 
   async run(): Promise<E.Either<SagaRunFailure, SagaRunOutcome>> {
+    try {
+      return await this.#loop();
+    } finally {
+      // Whatever ended the run, nothing it started is left running unrecorded.
+      if (this.#inFlight.size > 0) {
+        this.#attempts.abort();
+        await Promise.allSettled([...this.#inFlight.values()].map((entry) => entry.done));
+      }
+    }
+  }
+
+  async #loop(): Promise<E.Either<SagaRunFailure, SagaRunOutcome>> {
     let definition: AnySagaDefinition | undefined;
     for (;;) {
+      if (this.#conflict) return E.right({ _tag: 'SagaConflict' });
       if (this.signal.aborted) return E.right({ _tag: 'SagaInterrupted' });
 
+      // Attempts whose results were written before this read are folded in by it, and only
+      // then stop counting as in flight; otherwise they would look in doubt.
+      const settled = [...this.#inFlight]
+        .filter(([, entry]) => entry.settled)
+        .map(([name]) => name);
       const loaded = await this.#catchUp();
       if (E.isLeft(loaded)) return loaded;
+      for (const name of settled) this.#inFlight.delete(name);
       const state = loaded.right;
 
       if (!definition) {
@@ -98,7 +147,8 @@ class SagaRun {
         definition = resolved.right;
       }
 
-      const decision = decide(definition, state, this.deps.clock.now());
+      const inFlight = new Set(this.#inFlight.keys());
+      const decision = decide(definition, state, this.deps.clock.now(), inFlight);
       const step = await this.#act(definition, state, decision);
       if (step !== 'continue') return E.right(step);
     }
@@ -116,17 +166,25 @@ class SagaRun {
     if (this.#state.status === 'initial') {
       return E.left({ _tag: 'SagaNotFoundFailure', sagaId: this.sagaId });
     }
+    this.#writer ??= new StreamWriter(
+      this.deps.store,
+      this.deps.clock,
+      this.deps.ids,
+      this.#streamName,
+      this.#state,
+      this.#lastEventId,
+    );
     return E.right(this.#state);
   }
 
-  #writer(state: StartedSagaState): StreamWriter {
-    const { store, clock, ids } = this.deps;
-    return new StreamWriter(store, clock, ids, this.#streamName, state, this.#lastEventId);
-  }
-
-  async #write(state: StartedSagaState, events: readonly SagaEvent[]): Promise<Step> {
-    const appended = await this.#writer(state).append(events);
-    return E.isLeft(appended) ? { _tag: 'SagaConflict' } : 'continue';
+  async #write(events: readonly SagaEvent[], at?: Date): Promise<Step> {
+    if (!this.#writer) throw new Error('no writer before the first read');
+    if (events.length === 0) return 'continue';
+    const appended = await this.#writer.append(events, at);
+    if (E.isRight(appended)) return 'continue';
+    this.#conflict = true;
+    this.#attempts.abort();
+    return { _tag: 'SagaConflict' };
   }
 
   async #act(
@@ -135,11 +193,34 @@ class SagaRun {
     decision: Decision,
   ): Promise<Step> {
     switch (decision.type) {
+      case 'skipSteps':
+        return this.#write(decision.steps.map((data) => ({ type: 'StepSkipped', data })));
       case 'runSteps':
-        return this.#runSteps(definition, state, decision.runs);
+        return this.#startAttempts(definition, state, decision.runs);
+      case 'drainInFlight':
+        return this.#drain(decision.abort);
+      case 'startChild': {
+        const step = definition.stepNamed(decision.step);
+        if (step?.body.kind !== 'child')
+          throw new Error(`step ${decision.step} is not a child saga step`);
+        const events = await startChildSaga(
+          this.deps,
+          state,
+          { ...step, body: step.body },
+          decision.attempt,
+          this.#lastEventId,
+        );
+        return this.#write(events);
+      }
+      case 'checkChildren':
+        return this.#checkChildren(state, decision.children);
+      case 'resumeStep': {
+        const output = state.resumePayload?.payload;
+        const data = { step: decision.step, attempt: decision.attempt, output };
+        return this.#write([{ type: 'StepCompleted', data }]);
+      }
       case 'failInDoubtSteps':
         return this.#write(
-          state,
           decision.steps.map(({ step, attempt }) => ({
             type: 'StepFailed',
             data: { step, attempt, failure: IN_DOUBT_FAILURE, retryable: false },
@@ -147,21 +228,22 @@ class SagaRun {
         );
       case 'startCompensation':
         this.deps.notify?.({ type: 'saga:compensating', sagaId: this.sagaId, step: decision.step });
-        return this.#write(state, [
+        return this.#write([
           { type: 'CompensationStarted', data: { step: decision.step, failure: decision.failure } },
         ]);
       case 'compensateStep':
-        return this.#compensate(definition, state, decision.step);
+        return this.#compensate(definition, state, decision.step, decision.undo);
       case 'completeSaga':
-        return this.#finish(state, { type: 'SagaCompleted', data: {} }, 'completed');
+        return this.#finish(state, { type: 'SagaCompleted', data: parentData(state) }, 'completed');
       case 'finishCompensation':
-        return this.#finish(state, { type: 'SagaCompensated', data: {} }, 'compensated');
+        return this.#finish(
+          state,
+          { type: 'SagaCompensated', data: parentData(state) },
+          'compensated',
+        );
       case 'failSaga': {
-        const event = {
-          type: 'SagaFailed',
-          data: { failure: decision.failure, cause: decision.cause },
-        } as const;
-        return this.#finish(state, event, 'failed');
+        const data = { failure: decision.failure, cause: decision.cause, ...parentData(state) };
+        return this.#finish(state, { type: 'SagaFailed', data }, 'failed');
       }
       case 'wait':
         return { _tag: 'SagaWaiting', until: decision.until };
@@ -170,12 +252,34 @@ class SagaRun {
     }
   }
 
+  async #drain(abort: boolean): Promise<Step> {
+    if (abort) this.#attempts.abort();
+    const pending = [...this.#inFlight.values()].filter((entry) => !entry.settled);
+    if (pending.length > 0) await Promise.race(pending.map((entry) => entry.done));
+    return 'continue';
+  }
+
+  async #checkChildren(
+    state: StartedSagaState,
+    children: readonly { step: string; childSagaId: string }[],
+  ): Promise<Step> {
+    const events: SagaEvent[] = [];
+    for (const { step } of children) {
+      const current = stepStateOf(state, step);
+      if (current.status !== 'awaitingChild') continue;
+      events.push(...(await checkChildSaga(this.deps, step, current.attempt, current.childSagaId)));
+    }
+    if (events.length > 0) return this.#write(events);
+    if (this.#inFlight.size > 0) return this.#drain(false);
+    return { _tag: 'SagaWaiting', until: null };
+  }
+
   async #finish(
     state: StartedSagaState,
     event: SagaEvent,
     status: 'completed' | 'compensated' | 'failed',
   ): Promise<Step> {
-    const written = await this.#write(state, [event]);
+    const written = await this.#write([event]);
     if (written !== 'continue') return written;
     const log = this.deps.logger.child({ sagaId: this.sagaId, saga: state.saga });
     if (status === 'failed') log.error({ status }, 'saga stuck: an undo failed');
@@ -200,157 +304,151 @@ class SagaRun {
       correlationId: state.correlationId,
       logger: this.deps.logger.child({ sagaId: this.sagaId, saga: state.saga, step, attempt }),
       signal,
+      halt: requestHalt,
     };
   }
 
-  async #runSteps(
+  async #startAttempts(
     definition: AnySagaDefinition,
     state: StartedSagaState,
     runs: readonly StepRun[],
   ): Promise<Step> {
-    const writer = this.#writer(state);
-    const started = await writer.append(
+    const written = await this.#write(
       runs.map((run) => ({ type: 'StepStarted', data: { ...run } })),
     );
-    if (E.isLeft(started)) return { _tag: 'SagaConflict' };
-
-    // One signal for the batch: when any result cannot be written, another worker owns the
-    // saga now, and the steps still running are told to stop.
-    const batch = new AbortController();
-    const stopBatch = () => batch.abort(this.signal.reason);
-    this.signal.addEventListener('abort', stopBatch, { once: true });
-    try {
-      const outcomes = await Promise.all(
-        runs.map(async (run) => {
-          const outcome = await this.#attempt(definition, state, run, batch.signal);
-          if (this.signal.aborted) return 'interrupted' as const;
-          const written = await writer.append(outcome.events, outcome.at);
-          if (E.isLeft(written)) batch.abort();
-          return E.isLeft(written) ? ('conflict' as const) : ('written' as const);
-        }),
-      );
-      if (outcomes.includes('conflict')) return { _tag: 'SagaConflict' };
-      if (outcomes.includes('interrupted')) return { _tag: 'SagaInterrupted' };
-      return 'continue';
-    } finally {
-      this.signal.removeEventListener('abort', stopBatch);
-    }
-  }
-
-  /** Runs one attempt of a step; returns the events that record its outcome, and when. */
-  async #attempt(
-    definition: AnySagaDefinition,
-    state: StartedSagaState,
-    run: StepRun,
-    signal: AbortSignal,
-  ): Promise<{ readonly events: SagaEvent[]; readonly at: Date }> {
-    const step = definition.stepNamed(run.step);
-    if (!step) throw new Error(`saga ${definition.name} has no step ${run.step}`);
-    const ctx = this.#context(state, run.step, run.attempt, signal);
-    const results = resultsFor(state, step.name, step.dependsOn);
-
-    let output: unknown;
-    try {
-      output = await step.run({ input: state.input, results }, ctx);
-    } catch (thrown) {
-      const at = this.deps.clock.now();
-      return { events: this.#failureEvents(definition, run, thrown, at), at };
-    }
-    const at = this.deps.clock.now();
-    const storable = encodeValue(output, `${run.step}.output`);
-    if (E.isLeft(storable)) {
-      const failure = {
-        name: 'UnsupportedValueFailure',
-        message: `${storable.left.path}: ${storable.left.reason}`,
-      };
-      const data = { step: run.step, attempt: run.attempt, failure, retryable: false };
-      return { events: [{ type: 'StepFailed', data }], at };
-    }
-    ctx.logger.debug('step completed');
-    this.deps.notify?.({ type: 'saga:step:completed', sagaId: this.sagaId, step: run.step });
-    return {
-      events: [{ type: 'StepCompleted', data: { step: run.step, attempt: run.attempt, output } }],
-      at,
-    };
-  }
-
-  #failureEvents(
-    definition: AnySagaDefinition,
-    run: StepRun,
-    thrown: unknown,
-    at: Date,
-  ): SagaEvent[] {
-    const step = definition.stepNamed(run.step);
-    const failure = toRecordedFailure(thrown);
-    const policy = step?.retry;
-    const retryable =
-      run.attempt < maxAttemptsOf(policy) &&
-      !isMarkedNonRetryable(thrown) &&
-      (policy?.retryIf?.(thrown) ?? true);
-    const failed: SagaEvent = {
-      type: 'StepFailed',
-      data: { step: run.step, attempt: run.attempt, failure, retryable },
-    };
-    const log = this.deps.logger.child({
-      sagaId: this.sagaId,
-      step: run.step,
-      attempt: run.attempt,
-    });
-    if (!retryable) {
-      log.debug({ err: failure }, 'step failed');
-      this.deps.notify?.({
-        type: 'saga:step:failed',
-        sagaId: this.sagaId,
-        step: run.step,
-        failure,
-        retryAt: null,
+    if (written !== 'continue') return written;
+    for (const run of runs) {
+      const step = definitionOfStep(definition, run.step);
+      if (!step) throw new Error(`saga ${definition.name} has no step ${run.step}`);
+      const entry: InFlight = { settled: false, done: Promise.resolve('written') };
+      const done = this.#attempt(state, step, run).finally(() => {
+        entry.settled = true;
       });
-      return [failed];
+      this.#inFlight.set(run.step, Object.assign(entry, { done }));
     }
-    const random = this.deps.random ?? Math.random;
-    const delayMs = computeRetryDelayMs(policy, run.attempt + 1, random());
-    const dueAt = new Date(at.getTime() + delayMs).toISOString();
-    log.warn({ err: failure, dueAt }, 'step retry scheduled');
-    this.deps.notify?.({
-      type: 'saga:step:failed',
-      sagaId: this.sagaId,
-      step: run.step,
-      failure,
-      retryAt: dueAt,
-    });
-    return [
-      failed,
-      { type: 'StepRetryScheduled', data: { step: run.step, attempt: run.attempt + 1, dueAt } },
-    ];
+    return 'continue';
+  }
+
+  /** Runs one attempt and records its outcome; resolves once the outcome is written (or not). */
+  async #attempt(
+    state: StartedSagaState,
+    step: StepDefinition<unknown, unknown>,
+    run: StepRun,
+  ): Promise<'written' | 'conflict' | 'dropped'> {
+    const { body } = step;
+    if (body.kind === 'child') throw new Error(`step ${step.name} is a child saga step`);
+    const timeout = new AbortController();
+    const signal = AbortSignal.any([this.#attempts.signal, timeout.signal]);
+    const element = parseMapElementName(run.step);
+    const args = argsFor(state, step);
+    const previous = stepStateOf(state, run.step);
+    const outcome = await runAttempt(
+      {
+        run,
+        body,
+        item: element && body.kind === 'map' ? body.over(args)[element.index] : undefined,
+        args,
+        ctx: this.#context(state, run.step, run.attempt, signal),
+        retry: step.options.retry,
+        timeoutMs: step.options.timeoutMs,
+        interruptions: previous.status === 'retryScheduled' ? previous.interruptions : 0,
+        now: () => this.deps.clock.now(),
+        random: this.deps.random ?? Math.random,
+      },
+      timeout,
+    );
+    return this.#record(run, outcome);
+  }
+
+  async #record(
+    run: StepRun,
+    outcome: AttemptOutcome,
+  ): Promise<'written' | 'conflict' | 'dropped'> {
+    const reason: unknown = this.signal.reason;
+    // A lost lease means another worker owns the saga now: write nothing. At shutdown, an
+    // attempt that was cut short is handed back as interrupted, not failed (BC-25).
+    if (this.signal.aborted && reason === 'lease-lost') return 'dropped';
+    let events = outcome.events;
+    if (outcome.aborted && this.signal.aborted && outcome.events[0]?.type !== 'StepCompleted') {
+      events = [
+        {
+          type: 'StepInterrupted',
+          data: { step: run.step, attempt: run.attempt, reason: 'worker shutdown' },
+        },
+      ];
+    } else if (outcome.aborted && !this.signal.aborted && this.#conflict) {
+      return 'dropped';
+    }
+    const written = await this.#write(events, outcome.at);
+    if (written !== 'continue') return 'conflict';
+    this.#announce(run.step, outcome);
+    return 'written';
+  }
+
+  #announce(step: string, outcome: AttemptOutcome): void {
+    const first = outcome.events[0]?.type;
+    if (first === 'StepCompleted' || first === 'StepRecovered') {
+      this.deps.notify?.({ type: 'saga:step:completed', sagaId: this.sagaId, step });
+    } else if (first === 'SagaHalted') {
+      this.deps.notify?.({ type: 'saga:halted', sagaId: this.sagaId, step });
+    } else if (outcome.failure) {
+      const { failure, retryAt } = outcome;
+      this.deps.notify?.({ type: 'saga:step:failed', sagaId: this.sagaId, step, failure, retryAt });
+      const log = this.deps.logger.child({ sagaId: this.sagaId, step });
+      if (retryAt) log.warn({ err: failure, retryAt }, 'step retry scheduled');
+      else log.debug({ err: failure }, 'step failed');
+    }
   }
 
   async #compensate(
     definition: AnySagaDefinition,
     state: StartedSagaState,
     name: string,
+    undo: 'output' | 'attempt',
   ): Promise<Step> {
-    const step = definition.stepNamed(name);
-    const recorded = state.steps[name];
-    if (!step?.compensate || recorded?.status !== 'completed') {
-      throw new Error(`step ${name} of saga ${this.sagaId} cannot be compensated`);
+    const step = definitionOfStep(definition, name);
+    const recorded = stepStateOf(state, name);
+    if (!step) throw new Error(`saga ${definition.name} has no step ${name}`);
+    if (step.body.kind === 'child') {
+      const childSagaId = childSagaIdOf(this.sagaId, name);
+      const events = await compensateChildSaga(this.deps, state, name, childSagaId);
+      if (events.length === 0) return { _tag: 'SagaWaiting', until: null };
+      return this.#write(events);
     }
+
+    const attempt = 'attempt' in recorded ? recorded.attempt : 1;
     const ctx = {
-      ...this.#context(state, name, recorded.attempt, this.signal),
+      ...this.#context(state, name, attempt, new AbortController().signal),
       idempotencyKey: `${this.sagaId}:${name}:compensate`,
+      stepIdempotencyKey: `${this.sagaId}:${name}`,
       input: state.input,
     };
+    const { body } = step;
+    // Compensations run in a scope of their own: cancelling the saga must not cancel its undo
+    // (BC-12), so their signal fires for nothing but this run's shutdown.
+    const work =
+      undo === 'attempt'
+        ? () =>
+            body.kind === 'task' && body.compensateAttempt
+              ? body.compensateAttempt(ctx)
+              : Promise.resolve()
+        : () =>
+            body.compensate?.(recorded.status === 'completed' ? recorded.output : undefined, ctx) ??
+            Promise.resolve();
     try {
-      await step.compensate(recorded.output, ctx);
+      await runInStepContext(ctx, work);
     } catch (thrown) {
       const failure = toRecordedFailure(thrown);
       ctx.logger.warn({ err: failure }, 'compensation failed');
-      return this.#write(state, [
-        { type: 'StepCompensationFailed', data: { step: name, failure } },
-      ]);
+      return this.#write([{ type: 'StepCompensationFailed', data: { step: name, failure } }]);
     }
     ctx.logger.debug('step compensated');
-    return this.#write(state, [{ type: 'StepCompensated', data: { step: name } }]);
+    return this.#write([{ type: 'StepCompensated', data: { step: name } }]);
   }
+}
+
+function parentData(state: StartedSagaState) {
+  return state.parent ? { parent: state.parent } : {};
 }
 
 function terminalStatus(state: StartedSagaState): 'completed' | 'compensated' | 'failed' {
@@ -364,29 +462,11 @@ function terminalStatus(state: StartedSagaState): 'completed' | 'compensated' | 
   }
 }
 
-function resultsFor(
-  state: StartedSagaState,
-  step: string,
-  dependsOn: readonly string[],
-): StepResults {
-  return {
-    get<Output>(dependency: { readonly name: string }): Output {
-      const recorded = state.steps[dependency.name];
-      if (!dependsOn.includes(dependency.name) || recorded?.status !== 'completed') {
-        throw new Error(
-          `step ${step} reads the result of ${dependency.name}, which is not among its dependencies`,
-        );
-      }
-      // The output was produced by this very step definition's `run`, whose type is Output.
-      return recorded.output as Output;
-    },
-  };
-}
-
 /**
  * Advances one saga as far as it can go now: replays its stream, decides, runs the steps,
- * records their outcomes, and repeats until the saga ends, waits for a retry, loses its
- * stream to another writer, or `signal` fires.
+ * records their outcomes, and repeats until the saga ends, waits (for a retry, a command or a
+ * child), loses its stream to another writer, or `signal` fires. Abort the signal with an
+ * {@link InterruptReason} so the run knows whether it may still write.
  */
 export function advanceSaga(
   deps: SagaRunnerDeps,

@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { describeDecodeErrors } from '../core/decode-failure.js';
 import type { SagaDefinition } from '../core/definition.js';
-import type { Actor, EventMetadata, NewEvent } from '../core/events.js';
+import type { Actor, EventMetadata, NewEvent, ParentRef } from '../core/events.js';
 import { EventId, SagaId, sagaStreamName } from '../core/ids.js';
 import { encodeValue, type UnsupportedValueFailure } from '../core/values.js';
 import type { Clock } from '../ports/clock.js';
@@ -41,6 +41,8 @@ export interface StartSagaOptions {
   readonly correlationId?: string;
   /** The event or request that caused the start. Default: null. */
   readonly causationId?: string | null;
+  /** For a child saga: the parent saga and its step, woken when the child ends. */
+  readonly parent?: ParentRef;
 }
 
 /** What {@link startSaga} needs. */
@@ -106,6 +108,7 @@ export async function startSaga<Input>(
         version: definition.version,
         definitionHash: definition.hash,
         input: decoded.right,
+        ...(options.parent ? { parent: options.parent } : {}),
       },
     },
   };

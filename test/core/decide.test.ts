@@ -130,11 +130,13 @@ describe('decide', () => {
     expect(decide(parallel, stateAfter(events), NOW)).toEqual({
       type: 'compensateStep',
       step: 'a',
+      undo: 'output',
     });
     events.push(ev.stepCompensated('a'));
     expect(decide(parallel, stateAfter(events), NOW)).toEqual({
       type: 'compensateStep',
       step: 'b',
+      undo: 'output',
     });
   });
 

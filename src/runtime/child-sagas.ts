@@ -1,0 +1,139 @@
+import * as E from 'fp-ts/lib/Either.js';
+
+import type { StepBody, StepDefinition } from '../core/definition.js';
+import type { EventMetadata, SagaEvent } from '../core/events.js';
+import { replay } from '../core/evolve.js';
+import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
+import { argsFor } from '../core/results.js';
+import type { SagaState, StartedSagaState } from '../core/state.js';
+import type { Clock } from '../ports/clock.js';
+import type { EventStore } from '../ports/event-store.js';
+import type { IdGenerator } from '../ports/ids.js';
+import { ENGINE_VERSION } from '../version.js';
+import { newEventId, startSaga } from './start-saga.js';
+
+/** What the child saga steps need. */
+export interface ChildSagaDeps {
+  readonly store: EventStore;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+}
+
+type ChildBody = Extract<StepBody, { kind: 'child' }>;
+
+/** The outputs of a completed saga's steps, by name: a child saga step's output. */
+function outputsOf(state: StartedSagaState): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const [step, stepState] of Object.entries(state.steps)) {
+    if (stepState.status === 'completed') outputs[step] = stepState.output;
+  }
+  return outputs;
+}
+
+/**
+ * Starts the child saga of a child saga step and returns the parent's events that record it.
+ * The child's id is derived from the parent's, so a parent that crashed after starting it finds
+ * the same child instead of starting a second one.
+ */
+export async function startChildSaga(
+  deps: ChildSagaDeps,
+  parent: StartedSagaState,
+  step: StepDefinition<unknown, unknown> & { readonly body: ChildBody },
+  attempt: number,
+  causationId: string | null,
+): Promise<SagaEvent[]> {
+  const childSagaId = childSagaIdOf(parent.sagaId, step.name);
+  const started: SagaEvent = {
+    type: 'StepStarted',
+    data: { step: step.name, attempt, idempotencyKey: childSagaId },
+  };
+  const input = step.body.input(argsFor(parent, step));
+  const child = await startSaga(deps, step.body.saga, input, {
+    actor: parent.actor,
+    sagaId: childSagaId,
+    correlationId: parent.correlationId,
+    causationId,
+    parent: { sagaId: parent.sagaId, step: step.name },
+  });
+  if (E.isLeft(child) && child.left._tag !== 'SagaAlreadyStartedFailure') {
+    const failure = { name: 'ChildSagaInputFailure', message: JSON.stringify(child.left) };
+    return [
+      started,
+      { type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } },
+    ];
+  }
+  const data = {
+    step: step.name,
+    attempt,
+    childSagaId,
+    saga: step.body.saga.name,
+  };
+  return [started, { type: 'ChildSagaStarted', data }];
+}
+
+async function readChild(deps: ChildSagaDeps, childSagaId: SagaId): Promise<SagaState | undefined> {
+  const events = await deps.store.readStream(sagaStreamName(childSagaId));
+  if (E.isLeft(events)) return undefined;
+  const state = replay(events.right);
+  return E.isRight(state) ? state.right : undefined;
+}
+
+/** The parent's events for a child that has ended; none while it runs. */
+export async function checkChildSaga(
+  deps: ChildSagaDeps,
+  step: string,
+  attempt: number,
+  childSagaId: SagaId,
+): Promise<SagaEvent[]> {
+  const child = await readChild(deps, childSagaId);
+  switch (child?.status) {
+    case 'completed':
+      return [{ type: 'StepCompleted', data: { step, attempt, output: outputsOf(child) } }];
+    case 'compensated':
+    case 'failed': {
+      const failure = {
+        name: 'ChildSagaFailure',
+        message: `child saga ${childSagaId} ended ${child.status}`,
+      };
+      return [{ type: 'StepFailed', data: { step, attempt, failure, retryable: false } }];
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * One move of the rollback of a child saga step: ask the completed child to undo itself, or,
+ * once it has, return the parent's StepCompensated (or StepCompensationFailed). Returns no
+ * events while the child is still rolling back; its end wakes the parent.
+ */
+export async function compensateChildSaga(
+  deps: ChildSagaDeps,
+  parent: StartedSagaState,
+  step: string,
+  childSagaId: SagaId,
+): Promise<SagaEvent[]> {
+  const child = await readChild(deps, childSagaId);
+  if (child?.status === 'compensated') return [{ type: 'StepCompensated', data: { step } }];
+  if (child?.status === 'failed') {
+    return [{ type: 'StepCompensationFailed', data: { step, failure: child.failure } }];
+  }
+  if (child?.status === 'completed' && child.undoRequested === undefined) {
+    const metadata: EventMetadata = {
+      actor: parent.actor,
+      correlationId: parent.correlationId,
+      causationId: null,
+      occurredAt: deps.clock.now().toISOString(),
+      engineVersion: ENGINE_VERSION,
+    };
+    const reason = `parent saga ${parent.sagaId} is rolling back`;
+    const undo = {
+      eventId: newEventId(deps.ids),
+      metadata,
+      event: { type: 'SagaUndoRequested', data: { reason } },
+    } as const;
+    // A conflict means the child moved meanwhile; the next wake-up looks again.
+    await deps.store.appendToStream(sagaStreamName(childSagaId), [undo], child.revision);
+  }
+  return [];
+}
