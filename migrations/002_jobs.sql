@@ -34,6 +34,9 @@ CREATE TABLE rewind_jobs (
   -- One entry per attempt that did not succeed: { attempt, at, name, message }.
   errors jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(errors) = 'array'),
   unique_key text,
+  -- Jobs that share a serial key run one at a time: at most one of them is executing (the jobs
+  -- of one saga, so two workers never advance the same saga at once).
+  serial_key text,
   inserted_at timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT rewind_jobs_lost_attempts_check CHECK (lost_attempts BETWEEN 0 AND attempt),
   -- An executing job always has a holder and a lease, so a rescue can always find it (BC-01).
@@ -57,3 +60,8 @@ CREATE INDEX rewind_jobs_runnable ON rewind_jobs (queue, priority, scheduled_at,
 
 -- Finds executing jobs whose lease has expired, to rescue them.
 CREATE INDEX rewind_jobs_leases ON rewind_jobs (queue, lease_expires_at) WHERE state = 'executing';
+
+-- At most one executing job per serial key, decided by the database: two claimers racing for
+-- two jobs of one saga cannot both win.
+CREATE UNIQUE INDEX rewind_jobs_serial_executing ON rewind_jobs (serial_key)
+  WHERE state = 'executing' AND serial_key IS NOT NULL;

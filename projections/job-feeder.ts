@@ -28,16 +28,23 @@ function actorArgs(actor: Actor): Json {
   };
 }
 
-function sagaJob(recorded: RecordedEvent, scheduledAt?: Date): NewJob[] {
-  const sagaId = sagaIdOfStream(recorded.streamName);
+function sagaJob(
+  recorded: RecordedEvent,
+  sagaId: SagaId | undefined,
+  scheduledAt?: Date,
+): NewJob[] {
   if (sagaId === undefined) return [];
   const args = { sagaId, actor: actorArgs(recorded.metadata.actor), cause: recorded.event.type };
   const job: NewJob = {
     queue: SAGA_QUEUE,
     kind: SAGA_JOB_KIND,
     args,
-    // One job per event: replaying the projection over the same events inserts nothing new.
-    uniqueKey: `saga-event:${recorded.eventId}`,
+    // One job per event and saga: replaying the projection over the same events inserts
+    // nothing new.
+    uniqueKey: `saga-event:${recorded.eventId}:${sagaId}`,
+    // The jobs of one saga run one at a time, so no worker mistakes another's step in flight for
+    // one in doubt.
+    serialKey: `saga:${sagaId}`,
     ...(scheduledAt ? { scheduledAt } : {}),
   };
   return [job];
@@ -45,20 +52,28 @@ function sagaJob(recorded: RecordedEvent, scheduledAt?: Date): NewJob[] {
 
 /**
  * The job feeder: which saga events need a worker. A started saga needs one now; a retry needs
- * one at its due time; an operator's command needs one now. Every other event is written by
- * the worker already running the saga, which carries on by itself.
+ * one at its due time; an operator's command needs one now; a child saga's end needs one for
+ * its parent. Every other event is written by the worker already running the saga, which
+ * carries on by itself.
  */
 export const jobFeeder: JobProjection = {
   name: 'rewind.job-feeder',
   project(recorded) {
     const { event } = recorded;
+    const own = sagaIdOfStream(recorded.streamName);
     switch (event.type) {
       case 'SagaStarted':
       case 'SagaCancelRequested':
       case 'SagaResumeRequested':
-        return sagaJob(recorded);
+      case 'SagaUndoRequested':
+        return sagaJob(recorded, own);
       case 'StepRetryScheduled':
-        return sagaJob(recorded, new Date(event.data.dueAt));
+        return sagaJob(recorded, own, new Date(event.data.dueAt));
+      // A child's end wakes its parent, whose step waits for it.
+      case 'SagaCompleted':
+      case 'SagaCompensated':
+      case 'SagaFailed':
+        return sagaJob(recorded, event.data.parent?.sagaId);
       default:
         return [];
     }

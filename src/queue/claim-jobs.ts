@@ -60,6 +60,32 @@ function logClaimed(logger: Logger, jobs: readonly LeasedJob[]): void {
   }
 }
 
+const UNIQUE_VIOLATION = '23505';
+const CLAIM_RACE_RETRIES = 5;
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    error.code === UNIQUE_VIOLATION
+  );
+}
+
+/**
+ * Runs the claim, again when it lost a race for a serial key to a concurrent claimer: the
+ * statement then changed nothing, and the next try sees the winner's job executing.
+ */
+async function claimRows(executor: SqlExecutor, params: readonly unknown[]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await executor.query(CLAIM_JOBS, params);
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= CLAIM_RACE_RETRIES) throw error;
+    }
+  }
+}
+
 /**
  * Claims runnable jobs of one queue in one statement: available jobs, scheduled and retryable
  * jobs that are due, and executing jobs whose lease expired (rescued: their lost attempt is
@@ -79,7 +105,7 @@ export async function claimJobs(
   const logger = options.logger ?? createSilentLogger();
 
   const { queue, workerId, limit, leaseMs } = options;
-  const result = await executor.query(CLAIM_JOBS, [queue, limit, workerId, leaseMs]);
+  const result = await claimRows(executor, [queue, limit, workerId, leaseMs]);
 
   const jobs: LeasedJob[] = [];
   const malformed: JobDecodeFailure[] = [];

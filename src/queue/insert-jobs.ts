@@ -59,6 +59,7 @@ function toInputRow(job: NewJob, index: number) {
     max_attempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     scheduled_at: job.scheduledAt?.toISOString() ?? null,
     unique_key: job.uniqueKey ?? null,
+    serial_key: job.serialKey ?? null,
   };
 }
 

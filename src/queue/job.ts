@@ -85,6 +85,7 @@ const jobProps = {
   cancelledAt: nullable(DateFromStored),
   errors: t.readonlyArray(JobError),
   uniqueKey: nullable(t.string),
+  serialKey: nullable(t.string),
   insertedAt: DateFromStored,
 };
 
@@ -129,4 +130,6 @@ export interface NewJob {
   readonly scheduledAt?: Date;
   /** At most one job ever exists with this key; a second insert is reported as a duplicate. */
   readonly uniqueKey?: string;
+  /** Jobs with the same serial key run one at a time, in claim order. Default: none. */
+  readonly serialKey?: string;
 }

@@ -15,21 +15,29 @@ import { JOB_COLUMNS } from './job-columns.js';
  * the limits hold. Times come from the database's `now()`, so workers on several machines agree
  * on what is due and what has expired.
  *
+ * Jobs with a serial key are claimed one at a time: none while another job of the key executes,
+ * and at most one per key in a claim; the index `rewind_jobs_serial_executing` turns a race of
+ * two claimers into a unique violation, which {@link claimJobs} retries.
+ *
  * A rescue records the lost attempt in `errors` and in `lost_attempts` (see job.ts).
  */
 export const CLAIM_JOBS = `
 WITH due AS MATERIALIZED (
-  SELECT id, priority, scheduled_at
-  FROM rewind_jobs
+  SELECT id, priority, scheduled_at, serial_key
+  FROM rewind_jobs AS job
   WHERE queue = $1
     AND state IN ('available', 'scheduled', 'retryable')
     AND scheduled_at <= now()
+    AND (serial_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM rewind_jobs AS busy
+      WHERE busy.serial_key = job.serial_key AND busy.state = 'executing'
+    ))
   ORDER BY priority, scheduled_at, id
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 ),
 expired AS MATERIALIZED (
-  SELECT id, priority, scheduled_at
+  SELECT id, priority, scheduled_at, serial_key
   FROM rewind_jobs
   WHERE queue = $1 AND state = 'executing' AND lease_expires_at <= now()
   ORDER BY priority, scheduled_at, id
@@ -37,7 +45,14 @@ expired AS MATERIALIZED (
   FOR UPDATE SKIP LOCKED
 ),
 chosen AS MATERIALIZED (
-  SELECT id FROM (SELECT * FROM due UNION ALL SELECT * FROM expired) AS candidates
+  SELECT id FROM (
+    -- One job per serial key: an expired one (still executing) before a due one.
+    SELECT DISTINCT ON (COALESCE(serial_key, id::text)) id, priority, scheduled_at
+    FROM (
+      SELECT *, 0 AS rank FROM expired UNION ALL SELECT *, 1 AS rank FROM due
+    ) AS candidates
+    ORDER BY COALESCE(serial_key, id::text), rank, priority, scheduled_at, id
+  ) AS one_per_key
   ORDER BY priority, scheduled_at, id
   LIMIT $2
 )

@@ -15,4 +15,5 @@ export const JOB_COLUMNS = `id, queue, kind, args, state, priority, attempt,
   cancelled_at AS "cancelledAt",
   errors,
   unique_key AS "uniqueKey",
+  serial_key AS "serialKey",
   inserted_at AS "insertedAt"`;
