@@ -68,6 +68,7 @@ export const jobFeeder: JobProjection = {
       case 'SagaUndoRequested':
         return sagaJob(recorded, own);
       case 'StepRetryScheduled':
+      case 'StepCompensationRetryScheduled':
         return sagaJob(recorded, own, new Date(event.data.dueAt));
       // A child's end wakes its parent, whose step waits for it.
       case 'SagaCompleted':

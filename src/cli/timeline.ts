@@ -30,6 +30,16 @@ function detailOf(recorded: RecordedEvent): string {
       return `${event.data.failure.name}: ${event.data.failure.message}`;
     case 'StepRetryScheduled':
       return `due ${event.data.dueAt}`;
+    case 'StepCompensationRetryScheduled':
+      return `${event.data.failure.message}; again at ${event.data.dueAt}`;
+    case 'StepRecovered':
+      return `recovered from ${event.data.failure.name}: ${event.data.failure.message}`;
+    case 'StepInterrupted':
+    case 'SagaHalted':
+    case 'StepSkipped':
+      return event.data.reason;
+    case 'ChildSagaStarted':
+      return `child ${event.data.saga} ${event.data.childSagaId}`;
     case 'CompensationStarted':
       return event.data.step === null
         ? `cancelled: ${event.data.failure.message}`

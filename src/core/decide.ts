@@ -53,7 +53,13 @@ export type Decision =
       readonly failure: RecordedFailure;
     }
   /** Undo a completed step, or (`attempt`) what a failed attempt may have done. */
-  | { readonly type: 'compensateStep'; readonly step: string; readonly undo: 'output' | 'attempt' }
+  | {
+      readonly type: 'compensateStep';
+      readonly step: string;
+      readonly undo: 'output' | 'attempt';
+      /** The undo's try, from 1. */
+      readonly attempt: number;
+    }
   /** Record SagaCompleted. */
   | { readonly type: 'completeSaga' }
   /** Record SagaCompensated: every undo is done. */
@@ -303,22 +309,19 @@ function canUndoOutput(definition: AnySagaDefinition, step: string): boolean {
   return body.kind === 'child' || body.compensate !== undefined;
 }
 
-function decideCompensating(
+type UndoCandidate = { readonly step: string; readonly undo: 'output' | 'attempt' };
+
+/** The next undo due: an attempt's own undo first, then completed steps newest first. */
+function nextUndo(
   definition: AnySagaDefinition,
   state: StartedSagaState,
-  reason: SagaFacts['firstFailure'],
-): Decision {
-  for (const stepState of Object.values(state.steps)) {
-    if (stepState.status === 'compensationFailed') {
-      return { type: 'failSaga', failure: stepState.failure, cause: reason?.failure ?? null };
-    }
-  }
+): UndoCandidate | undefined {
   // An attempt that failed may have made its change before failing (BC-12): its own undo runs
   // first, being the latest thing that happened.
   for (const [step, stepState] of Object.entries(state.steps)) {
     const body = definitionOfStep(definition, step)?.body;
     if (stepState.status === 'failed' && body?.kind === 'task' && body.compensateAttempt) {
-      return { type: 'compensateStep', step, undo: 'attempt' };
+      return { step, undo: 'attempt' };
     }
   }
   // Reverse order of completion: a step completes after every step it depends on, so this
@@ -327,10 +330,29 @@ function decideCompensating(
     const step = state.completionOrder[i];
     if (step === undefined) continue;
     if (stepStateOf(state, step).status === 'completed' && canUndoOutput(definition, step)) {
-      return { type: 'compensateStep', step, undo: 'output' };
+      return { step, undo: 'output' };
     }
   }
-  return { type: 'finishCompensation' };
+  return undefined;
+}
+
+function decideCompensating(
+  definition: AnySagaDefinition,
+  state: StartedSagaState,
+  reason: SagaFacts['firstFailure'],
+  now: Date,
+): Decision {
+  for (const stepState of Object.values(state.steps)) {
+    if (stepState.status === 'compensationFailed') {
+      return { type: 'failSaga', failure: stepState.failure, cause: reason?.failure ?? null };
+    }
+  }
+  const next = nextUndo(definition, state);
+  if (!next) return { type: 'finishCompensation' };
+  const retry = state.compensationRetries[next.step];
+  // The undos run one at a time, in order: a later one never overtakes one that must be retried.
+  if (retry && Date.parse(retry.dueAt) > now.getTime()) return { type: 'wait', until: retry.dueAt };
+  return { type: 'compensateStep', ...next, attempt: retry?.attempt ?? 1 };
 }
 
 /**
@@ -350,7 +372,7 @@ export function decide(
     case 'running':
       return decideRunning(definition, state, now, inFlight);
     case 'compensating':
-      return decideCompensating(definition, state, state.reason);
+      return decideCompensating(definition, state, state.reason, now);
     case 'completed':
       if (state.undoRequested !== undefined) {
         return { type: 'startCompensation', step: null, failure: undoFailure(state.undoRequested) };

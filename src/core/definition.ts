@@ -88,6 +88,8 @@ export interface StepSpec<Input, Output> extends StepOptions<Input> {
    * the rollback, before the completed steps are undone. Default: nothing.
    */
   compensateAttempt?(ctx: CompensationContext<Input>): Promise<void>;
+  /** How often the undo is tried before the saga ends SagaFailed. Default: 3 attempts. */
+  readonly compensateRetry?: RetryPolicy;
   /**
    * Turns a failure (after the last attempt) into an output, so the saga goes on. Throw to
    * decline. Default: no recovery.
@@ -103,6 +105,8 @@ export interface MapStepSpec<Input, Item, ItemOutput> extends StepOptions<Input>
   run(item: Item, args: StepArgs<Input>, ctx: StepContext): Promise<ItemOutput>;
   /** Undoes one element; only completed elements are undone. */
   compensate?(output: ItemOutput, ctx: CompensationContext<Input>): Promise<void>;
+  /** How often an element's undo is tried. Default: 3 attempts. */
+  readonly compensateRetry?: RetryPolicy;
   /** Elements run at once. Default: the saga's `maxConcurrency`. */
   readonly concurrency?: number;
 }
@@ -125,6 +129,7 @@ export type StepBody =
       compensate?(output: unknown, ctx: CompensationContext<unknown>): Promise<void>;
       compensateAttempt?(ctx: CompensationContext<unknown>): Promise<void>;
       recover?(error: unknown, ctx: StepContext): Promise<unknown>;
+      readonly compensateRetry?: RetryPolicy;
     }
   | {
       readonly kind: 'map';
@@ -132,6 +137,7 @@ export type StepBody =
       run(item: unknown, args: StepArgs<unknown>, ctx: StepContext): Promise<unknown>;
       compensate?(output: unknown, ctx: CompensationContext<unknown>): Promise<void>;
       readonly concurrency?: number;
+      readonly compensateRetry?: RetryPolicy;
     }
   | {
       readonly kind: 'child';
@@ -165,6 +171,9 @@ export interface StepFactory<Input> {
     spec: ChildSagaStepSpec<Input, ChildInput>,
   ): StepDefinition<Input, ChildSagaOutput>;
 }
+
+/** The undo's retry policy when a step gives none. */
+export const DEFAULT_COMPENSATE_RETRY: RetryPolicy = { maxAttempts: 3 };
 
 /** Default {@link SagaSpec.maxConcurrency}. */
 export const DEFAULT_MAX_CONCURRENCY = 8;
@@ -233,6 +242,7 @@ function createStepFactory<Input>(): StepFactory<Input> {
       ...(spec.compensate ? { compensate: spec.compensate } : {}),
       ...(spec.compensateAttempt ? { compensateAttempt: spec.compensateAttempt } : {}),
       ...(spec.recover ? { recover: spec.recover } : {}),
+      ...(spec.compensateRetry ? { compensateRetry: spec.compensateRetry } : {}),
     };
     const step: StepDefinition<Input, Output> = {
       name,
@@ -250,6 +260,7 @@ function createStepFactory<Input>(): StepFactory<Input> {
       run: spec.run,
       ...(spec.compensate ? { compensate: spec.compensate } : {}),
       ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+      ...(spec.compensateRetry ? { compensateRetry: spec.compensateRetry } : {}),
     };
     const step: StepDefinition<Input, readonly ItemOutput[]> = {
       name,

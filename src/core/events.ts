@@ -133,6 +133,12 @@ export const CompensationStarted = event(
 /** One step's effect was undone. */
 export const StepCompensated = event('StepCompensated', t.type({ step: StepName }));
 
+/** A try of a step's undo failed; the next try is due at `dueAt` (the undo's retry policy). */
+export const StepCompensationRetryScheduled = event(
+  'StepCompensationRetryScheduled',
+  t.type({ step: StepName, attempt: Attempt, failure: RecordedFailure, dueAt: t.string }),
+);
+
 /** A step's undo failed for good; the saga will end SagaFailed and needs an operator. */
 export const StepCompensationFailed = event(
   'StepCompensationFailed',
@@ -178,6 +184,7 @@ export const SagaEvent = t.union(
     StepSkipped,
     CompensationStarted,
     StepCompensated,
+    StepCompensationRetryScheduled,
     StepCompensationFailed,
     SagaCompleted,
     SagaCompensated,

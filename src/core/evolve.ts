@@ -89,6 +89,7 @@ function startSaga(recorded: RecordedEvent, event: SagaEventOf<'SagaStarted'>): 
     undoRequested: undefined,
     resumePayload: undefined,
     parent: data.parent,
+    compensationRetries: {},
     revision: recorded.revision,
     updatedAt: recorded.metadata.occurredAt,
   };
@@ -182,6 +183,11 @@ function applyStepEvent(state: Started, recorded: RecordedEvent, event: SagaEven
   }
 }
 
+function withoutRetry(state: Started, step: string): Pick<SagaFacts, 'compensationRetries'> {
+  const { [step]: _done, ...compensationRetries } = state.compensationRetries;
+  return { compensationRetries };
+}
+
 function outputOf(current: StepState): unknown {
   return current.status === 'completed' ? current.output : undefined;
 }
@@ -197,7 +203,20 @@ function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEven
     case 'StepCompensated': {
       const current = requireStep(state, recorded, event.data.step, ['completed', 'failed']);
       const next = { status: 'compensated', output: outputOf(current) } as const;
-      return { ...state, ...withStep(state, event.data.step, next) };
+      return {
+        ...state,
+        ...withStep(state, event.data.step, next),
+        ...withoutRetry(state, event.data.step),
+      };
+    }
+    case 'StepCompensationRetryScheduled': {
+      requireStep(state, recorded, event.data.step, ['completed', 'failed']);
+      const { step, attempt, dueAt } = event.data;
+      const compensationRetries = {
+        ...state.compensationRetries,
+        [step]: { attempt: attempt + 1, dueAt },
+      };
+      return { ...state, compensationRetries };
     }
     case 'StepCompensationFailed': {
       const current = requireStep(state, recorded, event.data.step, ['completed', 'failed']);
@@ -206,7 +225,11 @@ function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEven
         output: outputOf(current),
         failure: event.data.failure,
       } as const;
-      return { ...state, ...withStep(state, event.data.step, next) };
+      return {
+        ...state,
+        ...withStep(state, event.data.step, next),
+        ...withoutRetry(state, event.data.step),
+      };
     }
     case 'SagaCompleted':
       requireStatus(state, recorded, ['running']);

@@ -105,6 +105,8 @@ export interface SagaFacts {
   readonly resumePayload: { readonly payload: unknown } | undefined;
   /** The parent saga and step, for a child saga. */
   readonly parent: ParentRef | undefined;
+  /** Undos that failed and will be tried again: the next try's number and due time, by step. */
+  readonly compensationRetries: Readonly<Record<string, { attempt: number; dueAt: string }>>;
   /** Revision of the last event folded in. */
   readonly revision: bigint;
   /** Time of the last event folded in. */

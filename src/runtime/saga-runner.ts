@@ -7,13 +7,19 @@ import {
   IN_DOUBT_FAILURE,
   type StepRun,
 } from '../core/decide.js';
-import type { AnySagaDefinition, StepContext, StepDefinition } from '../core/definition.js';
+import {
+  type AnySagaDefinition,
+  DEFAULT_COMPENSATE_RETRY,
+  type StepContext,
+  type StepDefinition,
+} from '../core/definition.js';
 import type { RecordedFailure, SagaEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
-import { toRecordedFailure } from '../core/failure.js';
+import { isMarkedNonRetryable, toRecordedFailure } from '../core/failure.js';
 import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { argsFor } from '../core/results.js';
+import { computeRetryDelayMs, maxAttemptsOf, type RetryPolicy } from '../core/retry.js';
 import {
   initialSagaState,
   parseMapElementName,
@@ -42,6 +48,12 @@ export type SagaNotification =
     }
   | { readonly type: 'saga:compensating'; readonly sagaId: SagaId; readonly step: string | null }
   | { readonly type: 'saga:halted'; readonly sagaId: SagaId; readonly step: string }
+  | {
+      readonly type: 'saga:compensation:failed';
+      readonly sagaId: SagaId;
+      readonly step: string;
+      readonly failure: RecordedFailure;
+    }
   | {
       readonly type: 'saga:finished';
       readonly sagaId: SagaId;
@@ -232,7 +244,7 @@ class SagaRun {
           { type: 'CompensationStarted', data: { step: decision.step, failure: decision.failure } },
         ]);
       case 'compensateStep':
-        return this.#compensate(definition, state, decision.step, decision.undo);
+        return this.#compensate(definition, state, decision);
       case 'completeSaga':
         return this.#finish(state, { type: 'SagaCompleted', data: parentData(state) }, 'completed');
       case 'finishCompensation':
@@ -403,11 +415,10 @@ class SagaRun {
   async #compensate(
     definition: AnySagaDefinition,
     state: StartedSagaState,
-    name: string,
-    undo: 'output' | 'attempt',
+    decision: Extract<Decision, { type: 'compensateStep' }>,
   ): Promise<Step> {
+    const { step: name, undo, attempt } = decision;
     const step = definitionOfStep(definition, name);
-    const recorded = stepStateOf(state, name);
     if (!step) throw new Error(`saga ${definition.name} has no step ${name}`);
     if (step.body.kind === 'child') {
       const childSagaId = childSagaIdOf(this.sagaId, name);
@@ -416,7 +427,7 @@ class SagaRun {
       return this.#write(events);
     }
 
-    const attempt = 'attempt' in recorded ? recorded.attempt : 1;
+    const recorded = stepStateOf(state, name);
     const ctx = {
       ...this.#context(state, name, attempt, new AbortController().signal),
       idempotencyKey: `${this.sagaId}:${name}:compensate`,
@@ -425,25 +436,50 @@ class SagaRun {
     };
     const { body } = step;
     // Compensations run in a scope of their own: cancelling the saga must not cancel its undo
-    // (BC-12), so their signal fires for nothing but this run's shutdown.
-    const work =
-      undo === 'attempt'
-        ? () =>
-            body.kind === 'task' && body.compensateAttempt
-              ? body.compensateAttempt(ctx)
-              : Promise.resolve()
-        : () =>
-            body.compensate?.(recorded.status === 'completed' ? recorded.output : undefined, ctx) ??
-            Promise.resolve();
+    // (BC-12), so their signal never fires.
+    const work = async () => {
+      if (undo === 'attempt') {
+        if (body.kind === 'task' && body.compensateAttempt) await body.compensateAttempt(ctx);
+        return;
+      }
+      const output = recorded.status === 'completed' ? recorded.output : undefined;
+      await body.compensate?.(output, ctx);
+    };
     try {
       await runInStepContext(ctx, work);
     } catch (thrown) {
-      const failure = toRecordedFailure(thrown);
-      ctx.logger.warn({ err: failure }, 'compensation failed');
-      return this.#write([{ type: 'StepCompensationFailed', data: { step: name, failure } }]);
+      return this.#recordUndoFailure(name, attempt, body.compensateRetry, thrown, ctx.logger);
     }
     ctx.logger.debug('step compensated');
     return this.#write([{ type: 'StepCompensated', data: { step: name } }]);
+  }
+
+  #recordUndoFailure(
+    step: string,
+    attempt: number,
+    policy: RetryPolicy | undefined,
+    thrown: unknown,
+    log: Logger,
+  ): Promise<Step> {
+    const failure = toRecordedFailure(thrown);
+    const retryPolicy = policy ?? DEFAULT_COMPENSATE_RETRY;
+    this.deps.notify?.({ type: 'saga:compensation:failed', sagaId: this.sagaId, step, failure });
+    if (attempt < maxAttemptsOf(retryPolicy) && !isMarkedNonRetryable(thrown)) {
+      const at = this.deps.clock.now();
+      const delayMs = computeRetryDelayMs(
+        retryPolicy,
+        attempt + 1,
+        (this.deps.random ?? Math.random)(),
+      );
+      const dueAt = new Date(at.getTime() + delayMs).toISOString();
+      log.warn({ err: failure, dueAt }, 'compensation retry scheduled');
+      return this.#write(
+        [{ type: 'StepCompensationRetryScheduled', data: { step, attempt, failure, dueAt } }],
+        at,
+      );
+    }
+    log.error({ err: failure }, 'compensation failed');
+    return this.#write([{ type: 'StepCompensationFailed', data: { step, failure } }]);
   }
 }
 
