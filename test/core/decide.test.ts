@@ -131,12 +131,14 @@ describe('decide', () => {
       type: 'compensateStep',
       step: 'a',
       undo: 'output',
+      attempt: 1,
     });
     events.push(ev.stepCompensated('a'));
     expect(decide(parallel, stateAfter(events), NOW)).toEqual({
       type: 'compensateStep',
       step: 'b',
       undo: 'output',
+      attempt: 1,
     });
   });
 
