@@ -1,0 +1,582 @@
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { type AnySagaDefinition, defineSaga } from '../../src/core/definition.js';
+import type { RecordedEvent } from '../../src/core/events.js';
+import { childSagaIdOf, type SagaId } from '../../src/core/ids.js';
+import { currentStepContext } from '../../src/runtime/step-context.js';
+import { appendCommand } from '../support/commands.js';
+import { TEST_ACTOR, TestEngine } from '../support/engine.js';
+import { createTestDatabase, type TestDatabase } from '../support/sql.js';
+
+let db: TestDatabase;
+let engine: TestEngine | undefined;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterEach(async () => {
+  await engine?.stop();
+  engine = undefined;
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+function run(sagas: readonly AnySagaDefinition[]): TestEngine {
+  engine = new TestEngine(db, sagas).run();
+  return engine;
+}
+
+async function start(target: TestEngine, saga: AnySagaDefinition, input: unknown): Promise<SagaId> {
+  const started = await target.rewind.start(saga, input, { actor: TEST_ACTOR });
+  if (E.isLeft(started)) throw new Error(started.left._tag);
+  return started.right.sagaId;
+}
+
+async function historyOf(target: TestEngine, sagaId: SagaId): Promise<readonly RecordedEvent[]> {
+  const history = await target.rewind.history(sagaId);
+  if (E.isLeft(history)) throw new Error(history.left.message);
+  return history.right;
+}
+
+function describeEvents(events: readonly RecordedEvent[]): string[] {
+  return events.map(({ event }) =>
+    'step' in event.data ? `${event.type}(${event.data.step})` : event.type,
+  );
+}
+
+/** Resolves when `predicate` holds for the saga's history (checked after each notification). */
+async function waitForHistory(
+  target: TestEngine,
+  sagaId: SagaId,
+  predicate: (events: readonly RecordedEvent[]) => boolean,
+): Promise<readonly RecordedEvent[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const events = await historyOf(target, sagaId);
+    if (predicate(events)) return events;
+    if (Date.now() > deadline)
+      throw new Error(`history never matched: ${describeEvents(events).join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const Empty = t.type({});
+const noop = async () => ({});
+
+describe('parallel steps', () => {
+  it('runs independent steps at once, never more than maxConcurrency', async () => {
+    let running = 0;
+    let peak = 0;
+    const work = async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      running -= 1;
+      return {};
+    };
+    const saga = defineSaga({
+      name: 'fan-out',
+      version: 1,
+      input: Empty,
+      maxConcurrency: 2,
+      steps: (step) => ['a', 'b', 'c', 'd', 'e'].map((name) => step(name, { run: work })),
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(peak).toBe(2);
+  });
+
+  it('BC-10: records the steps still in flight before a failure rolls the saga back', async () => {
+    let slowDone = 0;
+    const saga = defineSaga({
+      name: 'fail-fast',
+      version: 1,
+      input: Empty,
+      steps: (step) => [
+        step('slow', {
+          run: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            slowDone += 1;
+            return { slow: true };
+          },
+          compensate: async () => {},
+        }),
+        step('broken', {
+          run: async () => {
+            throw new Error('broken');
+          },
+        }),
+      ],
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const events = describeEvents(await historyOf(target, sagaId));
+    expect(events.indexOf('StepCompleted(slow)')).toBeLessThan(
+      events.indexOf('CompensationStarted(broken)'),
+    );
+    expect(events).toContain('StepCompensated(slow)');
+    expect(slowDone).toBe(1);
+  });
+});
+
+describe('map', () => {
+  it('runs one instance per element and undoes only the completed ones', async () => {
+    const undone: number[] = [];
+    const saga = defineSaga({
+      name: 'map-items',
+      version: 1,
+      input: t.type({ items: t.array(t.number) }),
+      steps: (step) => {
+        const each = step.map('charge', {
+          over: ({ input }) => input.items,
+          concurrency: 1,
+          run: async (item) => {
+            if (item === 3) throw Object.assign(new Error('declined'), { retryable: false });
+            return { item };
+          },
+          compensate: async (output) => {
+            undone.push(output.item);
+          },
+        });
+        return [each];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, { items: [1, 2, 3, 4] });
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const events = describeEvents(await historyOf(target, sagaId));
+    expect(events).toContain('StepCompleted(charge[0])');
+    expect(events).toContain('StepFailed(charge[2])');
+    expect(events).not.toContain('StepStarted(charge[3])');
+    expect(undone).toEqual([2, 1]);
+  });
+
+  it('gives a dependent the outputs of every element, in order', async () => {
+    let seen: unknown;
+    const saga = defineSaga({
+      name: 'map-sum',
+      version: 1,
+      input: t.type({ items: t.array(t.number) }),
+      steps: (step) => {
+        const double = step.map('double', {
+          over: ({ input }) => input.items,
+          run: async (item) => item * 2,
+        });
+        const sum = step('sum', {
+          after: [double],
+          run: async ({ results }) => {
+            seen = results.get(double);
+            return results.get(double).reduce((a, b) => a + b, 0);
+          },
+        });
+        return [double, sum];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, { items: [5, 1, 7] });
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(seen).toEqual([10, 2, 14]);
+  });
+});
+
+describe('branches', () => {
+  it('skips a step whose condition is false, and the steps after it, never undoing them', async () => {
+    const undone: string[] = [];
+    const saga = defineSaga({
+      name: 'branching',
+      version: 1,
+      input: t.type({ express: t.boolean }),
+      steps: (step) => {
+        const pack = step('pack', { run: noop, compensate: async () => void undone.push('pack') });
+        const courier = step('courier', {
+          after: [pack],
+          when: ({ input }) => input.express,
+          run: noop,
+          compensate: async () => void undone.push('courier'),
+        });
+        const track = step('track', { after: [courier], run: noop });
+        const fail = step('fail', {
+          after: [pack],
+          run: async () => {
+            throw Object.assign(new Error('no'), { retryable: false });
+          },
+        });
+        return [pack, courier, track, fail];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, { express: false });
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const events = describeEvents(await historyOf(target, sagaId));
+    expect(events).toContain('StepSkipped(courier)');
+    expect(events).toContain('StepSkipped(track)');
+    expect(events).not.toContain('StepStarted(courier)');
+    expect(undone).toEqual(['pack']);
+  });
+});
+
+describe('child sagas', () => {
+  const child = defineSaga({
+    name: 'child',
+    version: 1,
+    input: t.type({ amount: t.number }),
+    steps: (step) => [
+      step('book', {
+        run: async ({ input }) => {
+          const ctx = currentStepContext();
+          return { amount: input.amount, actor: ctx?.actor.id, correlationId: ctx?.correlationId };
+        },
+        compensate: async () => {},
+      }),
+    ],
+  });
+
+  function parentSaga(failAfterChild: boolean) {
+    return defineSaga({
+      name: failAfterChild ? 'parent-failing' : 'parent',
+      version: 1,
+      input: t.type({ amount: t.number }),
+      steps: (step) => {
+        const booking = step.child('booking', {
+          saga: child,
+          input: ({ input }) => ({ amount: input.amount }),
+        });
+        const finish = step('finish', {
+          after: [booking],
+          run: async ({ results }) => {
+            if (failAfterChild) throw Object.assign(new Error('after child'), { retryable: false });
+            return results.get(booking);
+          },
+        });
+        return [booking, finish];
+      },
+    });
+  }
+
+  it('runs the child in its own stream with the parent actor and correlation id', async () => {
+    const parent = parentSaga(false);
+    const target = run([parent, child]);
+    const sagaId = await start(target, parent, { amount: 7 });
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    const childEvents = await historyOf(target, childSagaIdOf(sagaId, 'booking'));
+    expect(childEvents[0]?.metadata.actor).toEqual(TEST_ACTOR);
+    expect(childEvents[0]?.metadata.correlationId).toBe(sagaId);
+    const parentEvents = await historyOf(target, sagaId);
+    const finished = parentEvents.find(
+      (e) => e.event.type === 'StepCompleted' && e.event.data.step === 'finish',
+    );
+    expect(finished?.event.data).toMatchObject({
+      output: { book: { amount: 7, actor: TEST_ACTOR.id, correlationId: sagaId } },
+    });
+  });
+
+  it('compensates the child when the parent rolls back', async () => {
+    const parent = parentSaga(true);
+    const target = run([parent, child]);
+    const sagaId = await start(target, parent, { amount: 3 });
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const childEvents = describeEvents(await historyOf(target, childSagaIdOf(sagaId, 'booking')));
+    expect(childEvents.slice(-4)).toEqual([
+      'SagaUndoRequested',
+      'CompensationStarted(null)',
+      'StepCompensated(book)',
+      'SagaCompensated',
+    ]);
+    expect(describeEvents(await historyOf(target, sagaId))).toContain('StepCompensated(booking)');
+  });
+});
+
+describe('halt and resume', () => {
+  it('BC-10: halts, records the step in flight, and resumes with the payload without re-running it', async () => {
+    let sideEffects = 0;
+    let approval: unknown;
+    const saga = defineSaga({
+      name: 'approval',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const wait = step('approve', {
+          run: async (_args, ctx): Promise<{ approvedBy: string }> => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return ctx.halt('needs a manager');
+          },
+        });
+        const side = step('count', {
+          run: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            sideEffects += 1;
+            return {};
+          },
+          compensate: async () => {},
+        });
+        const ship = step('ship', {
+          after: [wait, side],
+          run: async ({ results }) => {
+            approval = results.get(wait);
+            return {};
+          },
+        });
+        return [wait, side, ship];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    const halted = await waitForHistory(
+      target,
+      sagaId,
+      (events) =>
+        describeEvents(events).includes('StepCompleted(count)') &&
+        describeEvents(events).includes('SagaHalted(approve)'),
+    );
+    expect(describeEvents(halted)).not.toContain('StepStarted(ship)');
+
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaResumeRequested',
+      data: { payload: { approvedBy: 'manager-2' } },
+    });
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(approval).toEqual({ approvedBy: 'manager-2' });
+    expect(sideEffects).toBe(1);
+  });
+});
+
+describe('cancel and undo', () => {
+  it('compensates the completed steps of a halted saga when an operator cancels it', async () => {
+    const undone: string[] = [];
+    const saga = defineSaga({
+      name: 'cancellable',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const reserve = step('reserve', {
+          run: noop,
+          compensate: async () => void undone.push('reserve'),
+        });
+        const wait = step('wait', {
+          after: [reserve],
+          run: async (_args, ctx): Promise<object> => ctx.halt('waiting'),
+        });
+        return [reserve, wait];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    await waitForHistory(target, sagaId, (events) =>
+      describeEvents(events).includes('SagaHalted(wait)'),
+    );
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaCancelRequested',
+      data: { reason: 'customer left' },
+    });
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    expect(undone).toEqual(['reserve']);
+    const events = await historyOf(target, sagaId);
+    const cancel = events.find((e) => e.event.type === 'SagaCancelRequested');
+    expect(cancel?.metadata.actor.id).toBe('operator-1');
+  });
+
+  it('undoes a completed saga by command: every step compensated in reverse order', async () => {
+    const undone: string[] = [];
+    const saga = defineSaga({
+      name: 'undoable',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const a = step('a', { run: noop, compensate: async () => void undone.push('a') });
+        const b = step('b', {
+          after: [a],
+          run: noop,
+          compensate: async () => void undone.push('b'),
+        });
+        return [a, b];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaUndoRequested',
+      data: { reason: 'refund all' },
+    });
+    const events = await waitForHistory(
+      target,
+      sagaId,
+      (all) => all.at(-1)?.event.type === 'SagaCompensated',
+    );
+    expect(describeEvents(events).slice(-4)).toEqual([
+      'CompensationStarted(null)',
+      'StepCompensated(b)',
+      'StepCompensated(a)',
+      'SagaCompensated',
+    ]);
+    expect(undone).toEqual(['b', 'a']);
+  });
+});
+
+describe('recover, timeouts and undo failures', () => {
+  it('continues with the value a step recovers with', async () => {
+    const saga = defineSaga({
+      name: 'recovering',
+      version: 1,
+      input: Empty,
+      steps: (step) => [
+        step('quote', {
+          run: async (): Promise<{ price: number }> => {
+            throw new Error('pricing service down');
+          },
+          recover: async () => ({ price: 100 }),
+        }),
+      ],
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    const events = await historyOf(target, sagaId);
+    expect(events.find((e) => e.event.type === 'StepRecovered')?.event.data).toMatchObject({
+      output: { price: 100 },
+      failure: { message: 'pricing service down' },
+    });
+  });
+
+  it('fails an attempt that outlives its timeout, firing its signal', async () => {
+    let aborted = false;
+    const saga = defineSaga({
+      name: 'slowpoke',
+      version: 1,
+      input: Empty,
+      steps: (step) => [
+        step('hang', {
+          timeoutMs: 50,
+          run: (_args, ctx) =>
+            new Promise((resolve) => {
+              ctx.signal.addEventListener('abort', () => {
+                aborted = true;
+              });
+              setTimeout(() => resolve({}), 2000);
+            }),
+        }),
+      ],
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const failed = (await historyOf(target, sagaId)).find((e) => e.event.type === 'StepFailed');
+    expect(failed?.event.data).toMatchObject({ failure: { name: 'StepTimeoutFailure' } });
+    expect(aborted).toBe(true);
+  });
+
+  it('BC-11: retries a failing undo by its policy, then ends SagaFailed keeping both errors', async () => {
+    const hooks: string[] = [];
+    let undoTries = 0;
+    const saga = defineSaga({
+      name: 'stuck',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const a = step('a', {
+          run: noop,
+          compensateRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+          compensate: async () => {
+            undoTries += 1;
+            throw new Error('refund api down');
+          },
+        });
+        const b = step('b', {
+          after: [a],
+          run: async () => {
+            throw 'card declined';
+          },
+        });
+        return [a, b];
+      },
+    });
+    engine = new TestEngine(db, [saga]);
+    const target = engine;
+    const notify = target.notify;
+    target.run(1, {
+      notify: (n) => {
+        if (n.type === 'saga:step:failed' || n.type === 'saga:compensation:failed')
+          hooks.push(`${n.type}:${n.step}`);
+        notify(n);
+      },
+    });
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['failed']);
+    expect(undoTries).toBe(2);
+    expect(hooks).toEqual([
+      'saga:step:failed:b',
+      'saga:compensation:failed:a',
+      'saga:compensation:failed:a',
+    ]);
+    const last = (await historyOf(target, sagaId)).at(-1);
+    expect(last?.event.type).toBe('SagaFailed');
+    expect(last?.event.data).toMatchObject({
+      failure: { message: 'refund api down' },
+      cause: { name: 'NonErrorThrown' },
+    });
+  });
+
+  it('BC-12: undoes what a timed-out attempt did although it recorded no output', async () => {
+    const ledger: string[] = [];
+    const saga = defineSaga({
+      name: 'uncertain',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const reserve = step('reserve', {
+          run: noop,
+          compensate: async () => void ledger.push('release'),
+        });
+        const charge = step('charge', {
+          after: [reserve],
+          timeoutMs: 30,
+          run: async (_args, ctx) => {
+            ledger.push(`charge:${ctx.idempotencyKey}`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            return {};
+          },
+          compensateAttempt: async (ctx) => void ledger.push(`refund:${ctx.stepIdempotencyKey}`),
+        });
+        return [reserve, charge];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    expect(ledger).toEqual([`charge:${sagaId}:charge`, `refund:${sagaId}:charge`, 'release']);
+  });
+});
+
+describe('actor', () => {
+  it('BC-22: gives every step the actor through ctx and AsyncLocalStorage after async hops', async () => {
+    const seen: unknown[] = [];
+    const saga = defineSaga({
+      name: 'actor-hops',
+      version: 1,
+      input: Empty,
+      steps: (step) => [
+        step('hop', {
+          run: async (_args, ctx) => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            const [first] = await Promise.all([
+              Promise.resolve().then(() => currentStepContext()?.actor),
+              new Promise((resolve) => setImmediate(resolve)),
+            ]);
+            seen.push(ctx.actor, first, currentStepContext()?.actor);
+            return {};
+          },
+        }),
+      ],
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(seen).toEqual([TEST_ACTOR, TEST_ACTOR, TEST_ACTOR]);
+    for (const recorded of await historyOf(target, sagaId))
+      expect(recorded.metadata.actor).toEqual(TEST_ACTOR);
+  });
+});
