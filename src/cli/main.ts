@@ -5,6 +5,7 @@ import { runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
 import { runMigrateCommand } from './migrate-command.js';
 import { runCommand } from './run-command.js';
+import { runVerifyCommand } from './verify-command.js';
 
 function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -40,6 +41,22 @@ program
   .option('--json', 'print the events as JSON lines')
   .action((sagaId: string, options: { json?: boolean }) =>
     runCommand((io) => runHistoryCommand(io, sagaId, { json: options.json === true })),
+  );
+
+program
+  .command('verify')
+  .description('replay stored histories against the saga definitions and report divergences')
+  .option('--saga <id>', 'verify this saga only')
+  .option('--json', 'print one JSON line per saga')
+  .option('--sagas <module>', 'a module exporting saga definitions to verify against')
+  .action((options: { saga?: string; json?: boolean; sagas?: string }) =>
+    runCommand((io) =>
+      runVerifyCommand(io, {
+        json: options.json === true,
+        ...(options.saga === undefined ? {} : { saga: options.saga }),
+        ...(options.sagas === undefined ? {} : { sagas: options.sagas }),
+      }),
+    ),
   );
 
 await program.parseAsync(process.argv);
