@@ -1,4 +1,9 @@
 import type { AnySagaDefinition, StepBody, StepDefinition } from './definition.js';
+import { cancellationFailure, undoFailure } from './engine-failures.js';
+
+/** Re-exported for callers that read decisions and their failures together. */
+export { IN_DOUBT_FAILURE } from './engine-failures.js';
+
 import type { RecordedFailure } from './events.js';
 import { argsFor } from './results.js';
 import { maxAttemptsOf } from './retry.js';
@@ -74,22 +79,6 @@ export type Decision =
   | { readonly type: 'wait'; readonly until: string | null }
   /** The saga has ended. */
   | { readonly type: 'finished' };
-
-/** A failure recorded for an attempt found started but never finished. */
-export const IN_DOUBT_FAILURE: RecordedFailure = {
-  name: 'StepInDoubtFailure',
-  message: 'the attempt was started but its worker stopped before recording a result',
-};
-
-/** The failure recorded when an operator cancels a saga. */
-export function cancellationFailure(reason: string): RecordedFailure {
-  return { name: 'SagaCancelledFailure', message: reason };
-}
-
-/** The failure recorded when a completed saga is undone. */
-export function undoFailure(reason: string): RecordedFailure {
-  return { name: 'SagaUndoRequested', message: reason };
-}
 
 /** The idempotency key of a step: the same for every attempt, unique per saga and step. */
 export function idempotencyKeyOf(state: SagaFacts, step: string): string {

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-
+import { cancellationFailure } from './engine-failures.js';
 import type { RecordedEvent, SagaEvent, SagaEventOf } from './events.js';
 import {
   initialSagaState,
@@ -246,8 +246,20 @@ function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEven
     }
     // Operator commands may arrive in any state: they are requests, and `decide` acts on them
     // only where they make sense (a cancel of a completed saga does nothing).
-    case 'SagaCancelRequested':
-      return { ...state, cancelRequested: state.cancelRequested ?? event.data.reason };
+    case 'SagaCancelRequested': {
+      // The cancel is the reason of the rollback unless a step already failed for good; a step
+      // that fails because the cancel aborted it does not replace it.
+      const firstFailure =
+        state.firstFailure ??
+        (state.status === 'running'
+          ? { step: null, failure: cancellationFailure(event.data.reason) }
+          : undefined);
+      return {
+        ...state,
+        cancelRequested: state.cancelRequested ?? event.data.reason,
+        firstFailure,
+      };
+    }
     case 'SagaResumeRequested':
       return { ...state, resumePayload: { payload: event.data.payload } };
     case 'SagaUndoRequested':

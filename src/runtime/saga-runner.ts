@@ -1,18 +1,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 
-import {
-  type Decision,
-  decide,
-  definitionOfStep,
-  IN_DOUBT_FAILURE,
-  type StepRun,
-} from '../core/decide.js';
+import { type Decision, decide, definitionOfStep, type StepRun } from '../core/decide.js';
 import {
   type AnySagaDefinition,
   DEFAULT_COMPENSATE_RETRY,
   type StepContext,
   type StepDefinition,
 } from '../core/definition.js';
+import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
 import type { RecordedFailure, SagaEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
 import { isMarkedNonRetryable, toRecordedFailure } from '../core/failure.js';
@@ -34,6 +29,7 @@ import { checkChildSaga, compensateChildSaga, startChildSaga } from './child-sag
 import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
 import { type AttemptOutcome, runAttempt } from './step-attempt.js';
 import { requestHalt, runInStepContext } from './step-context.js';
+import type { WatchStream } from './stream-watch.js';
 import { StreamWriter } from './stream-writer.js';
 
 /** Lifecycle notifications of the saga runner; not stored events. */
@@ -71,6 +67,8 @@ export interface SagaRunnerDeps {
   readonly random?: () => number;
   /** Called for each lifecycle notification. Default: none. */
   readonly notify?: (notification: SagaNotification) => void;
+  /** Wakes the run when its stream gets events from elsewhere (a cancel). Default: none. */
+  readonly watchStream?: WatchStream;
 }
 
 /** Why a run was told to stop: the worker is shutting down, or it lost the job's lease. */
@@ -111,6 +109,9 @@ class SagaRun {
   /** Fires to stop the attempts in flight: rollback, conflict, or the run's own signal. */
   readonly #attempts = new AbortController();
   #conflict = false;
+  /** Resolves when the stream got events this run did not write, or may have. */
+  #appended: Promise<void> = new Promise(() => {});
+  #wake: () => void = () => {};
 
   constructor(
     private readonly deps: SagaRunnerDeps,
@@ -122,9 +123,12 @@ class SagaRun {
   }
 
   async run(): Promise<E.Either<SagaRunFailure, SagaRunOutcome>> {
+    this.#rearmWake();
+    const unwatch = this.deps.watchStream?.(this.#streamName, () => this.#wake());
     try {
       return await this.#loop();
     } finally {
+      unwatch?.();
       // Whatever ended the run, nothing it started is left running unrecorded.
       if (this.#inFlight.size > 0) {
         this.#attempts.abort();
@@ -264,10 +268,23 @@ class SagaRun {
     }
   }
 
+  #rearmWake(): void {
+    this.#appended = new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /**
+   * Waits for a step in flight to finish, or for the stream to get an event from elsewhere: a
+   * cancel then reaches the steps still running.
+   */
   async #drain(abort: boolean): Promise<Step> {
     if (abort) this.#attempts.abort();
     const pending = [...this.#inFlight.values()].filter((entry) => !entry.settled);
-    if (pending.length > 0) await Promise.race(pending.map((entry) => entry.done));
+    if (pending.length > 0) {
+      await Promise.race([...pending.map((entry) => entry.done), this.#appended]);
+      this.#rearmWake();
+    }
     return 'continue';
   }
 

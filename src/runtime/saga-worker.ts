@@ -19,7 +19,13 @@ import { JOBS_CHANNEL } from '../queue/sql/insert-jobs.js';
 import { NotificationWakeup } from '../queue/wakeup.js';
 import { describeSagaRunFailure } from './describe-failure.js';
 import type { SagaRegistry } from './saga-registry.js';
-import { advanceSaga, type SagaNotification, type SagaRunOutcome } from './saga-runner.js';
+import {
+  advanceSaga,
+  type InterruptReason,
+  type SagaNotification,
+  type SagaRunOutcome,
+} from './saga-runner.js';
+import { StreamWatch } from './stream-watch.js';
 
 /** The abort signal of one job's run, and whether it fired because the lease was lost. */
 class LeaseWatch extends AbortController {
@@ -27,7 +33,7 @@ class LeaseWatch extends AbortController {
 
   markLost(): void {
     this.lost = true;
-    this.abort();
+    this.abort('lease-lost' satisfies InterruptReason);
   }
 }
 
@@ -67,6 +73,7 @@ export class SagaWorker {
   readonly #stopping = new AbortController();
   readonly #interruptAll = new AbortController();
   #loop: Promise<void> | undefined;
+  #watch: StreamWatch | undefined;
 
   constructor(options: SagaWorkerOptions) {
     this.#options = options;
@@ -96,9 +103,13 @@ export class SagaWorker {
     this.#stopping.abort();
     await this.#loop;
     const drained = Promise.allSettled([...this.#running]);
-    const timer = setTimeout(() => this.#interruptAll.abort(), graceMs);
+    const timer = setTimeout(
+      () => this.#interruptAll.abort('shutdown' satisfies InterruptReason),
+      graceMs,
+    );
     await drained;
     clearTimeout(timer);
+    await this.#watch?.close();
     this.#logger.info('worker stopped');
   }
 
@@ -106,6 +117,7 @@ export class SagaWorker {
     const { sql } = this.#options;
     const concurrency = this.#options.concurrency ?? 10;
     const pollMs = this.#options.pollMs ?? 1000;
+    this.#watch = await StreamWatch.listen(sql, this.#logger);
     const wakeup = await NotificationWakeup.listen(
       sql,
       JOBS_CHANNEL,
@@ -158,7 +170,7 @@ export class SagaWorker {
     }
 
     const lease = new LeaseWatch();
-    const stop = () => lease.abort();
+    const stop = () => lease.abort('shutdown' satisfies InterruptReason);
     this.#interruptAll.signal.addEventListener('abort', stop, { once: true });
     const heartbeat = this.#startHeartbeat(job, lease);
     try {
@@ -236,6 +248,7 @@ export class SagaWorker {
       ids: options.ids ?? uuidGenerator,
       logger: this.#logger,
       ...(options.notify ? { notify: options.notify } : {}),
+      ...(this.#watch ? { watchStream: this.#watch.watch } : {}),
     };
   }
 }

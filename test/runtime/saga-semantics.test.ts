@@ -379,6 +379,61 @@ describe('cancel and undo', () => {
     expect(cancel?.metadata.actor.id).toBe('operator-1');
   });
 
+  it('BC-12: a cancel aborts the step in flight and every undo still runs to its end', async () => {
+    const ledger: string[] = [];
+    let shipSignal: AbortSignal | undefined;
+    const saga = defineSaga({
+      name: 'cancel-in-flight',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const reserve = step('reserve', {
+          run: noop,
+          compensate: async (_output, ctx) => {
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            ledger.push(`release(aborted=${ctx.signal.aborted})`);
+          },
+        });
+        const charge = step('charge', {
+          after: [reserve],
+          run: noop,
+          compensate: async () => void ledger.push('refund'),
+        });
+        const ship = step('ship', {
+          after: [charge],
+          run: (_args, ctx) =>
+            new Promise((_resolve, reject) => {
+              shipSignal = ctx.signal;
+              ledger.push('ship started');
+              ctx.signal.addEventListener('abort', () => reject(new Error('ship aborted')));
+            }),
+        });
+        return [reserve, charge, ship];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    await waitForHistory(target, sagaId, (events) =>
+      describeEvents(events).includes('StepStarted(ship)'),
+    );
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaCancelRequested',
+      data: { reason: 'changed mind' },
+    });
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    expect(shipSignal?.aborted).toBe(true);
+    expect(ledger).toEqual(['ship started', 'refund', 'release(aborted=false)']);
+    const events = describeEvents(await historyOf(target, sagaId));
+    expect(events.slice(-6)).toEqual([
+      'SagaCancelRequested',
+      'StepFailed(ship)',
+      'CompensationStarted(null)',
+      'StepCompensated(charge)',
+      'StepCompensated(reserve)',
+      'SagaCompensated',
+    ]);
+  });
+
   it('undoes a completed saga by command: every step compensated in reverse order', async () => {
     const undone: string[] = [];
     const saga = defineSaga({
