@@ -2,8 +2,9 @@ import type * as E from 'fp-ts/lib/Either.js';
 
 import { computeRetryDelayMs, type RetryPolicy } from '../core/retry.js';
 import type { SqlExecutor } from '../ports/sql.js';
-import { Job, type LeasedJob } from './job.js';
+import { countHandlerFailures, Job, type LeasedJob } from './job.js';
 import { type JobLease, type LeaseLostFailure, runFencedWrite } from './lease.js';
+import { SNOOZE_JOB } from './sql/batch-writes.js';
 import { COMPLETE_JOB, FAIL_JOB } from './sql/holder-writes.js';
 
 /** Why an attempt failed, as kept in the job's `errors`. */
@@ -51,7 +52,7 @@ export function completeJob(
  */
 export function failJob(
   executor: SqlExecutor,
-  job: JobLease & Pick<LeasedJob, 'attempt' | 'lostAttempts'>,
+  job: JobLease & Pick<LeasedJob, 'attempt' | 'lostAttempts' | 'snoozes'>,
   failure: JobFailure,
   options: FailJobOptions = {},
 ): Promise<E.Either<LeaseLostFailure, Job>> {
@@ -59,7 +60,7 @@ export function failJob(
     throw new RangeError('failJob: retryAt is an invalid Date');
   }
   // The delay grows with handler failures only; an attempt lost to a crash is not one.
-  const nextAttempt = job.attempt - job.lostAttempts + 1;
+  const nextAttempt = countHandlerFailures(job) + 1;
   const delayMs = computeRetryDelayMs(
     options.backoff,
     nextAttempt,
@@ -75,4 +76,25 @@ export function failJob(
     delayMs,
   ];
   return runFencedWrite(executor, Job, FAIL_JOB, params, job.id);
+}
+
+/** When a snoozed job runs again: after `delayMs` from the database's now, or `at`. */
+export type SnoozeUntil = { readonly delayMs: number } | { readonly at: Date };
+
+/**
+ * Hands a held job back to run again later, without counting a handler failure: the handler
+ * asked to wait (a rate limit, a resource not ready yet). The job becomes `scheduled`; its
+ * `snoozes` grows by one. Left `LeaseLostFailure`, changing nothing, when another claim took it.
+ */
+export function snoozeJob(
+  executor: SqlExecutor,
+  job: JobLease,
+  until: SnoozeUntil,
+): Promise<E.Either<LeaseLostFailure, Job>> {
+  const at = 'at' in until ? until.at.toISOString() : null;
+  const delayMs = 'delayMs' in until ? until.delayMs : 0;
+  if (!Number.isFinite(delayMs) || delayMs < 0) {
+    throw new RangeError(`snoozeJob: delayMs must not be negative, got ${delayMs}`);
+  }
+  return runFencedWrite(executor, Job, SNOOZE_JOB, [job.id, job.leaseToken, at, delayMs], job.id);
 }

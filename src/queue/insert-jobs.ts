@@ -10,6 +10,7 @@ import { INSERT_JOBS, NOTIFY_JOBS } from './sql/insert-jobs.js';
 export interface DuplicateJob {
   /** Its place in the `jobs` given to {@link insertJobs}. */
   readonly index: number;
+  /** The job's `uniqueKey`, or its `uniqueActiveKey` when it has no `uniqueKey`. */
   readonly uniqueKey: string;
 }
 
@@ -59,6 +60,7 @@ function toInputRow(job: NewJob, index: number) {
     max_attempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     scheduled_at: job.scheduledAt?.toISOString() ?? null,
     unique_key: job.uniqueKey ?? null,
+    unique_active_key: job.uniqueActiveKey ?? null,
     serial_key: job.serialKey ?? null,
   };
 }
@@ -70,7 +72,7 @@ function collectOutcomes(jobs: readonly NewJob[], rows: readonly SqlRow[]): Inse
     const outcome = InsertedRow.decode(row);
     if (E.isLeft(outcome)) throw new Error('insertJobs: a result row has no inputIndex');
     const { inputIndex, id } = outcome.right;
-    const uniqueKey = jobs[inputIndex]?.uniqueKey;
+    const uniqueKey = jobs[inputIndex]?.uniqueKey ?? jobs[inputIndex]?.uniqueActiveKey;
     if (id !== null) inserted.push(decodeWrittenJobRow(Job, row));
     else if (uniqueKey !== undefined) duplicates.push({ index: inputIndex, uniqueKey });
     else throw new Error(`insertJobs: jobs[${inputIndex}] has no unique key yet was skipped`);
@@ -83,7 +85,8 @@ function collectOutcomes(jobs: readonly NewJob[], rows: readonly SqlRow[]): Inse
  * the caller's work (the projection does), or the client to commit them at once.
  *
  * A job whose `uniqueKey` is already taken, by a committed job in any state or by another job of
- * the same batch, is skipped and reported as a duplicate. The database decides, so this holds
+ * the same batch, is skipped and reported as a duplicate; so is one whose `uniqueActiveKey` is
+ * held by a job that may still run. The database decides, so this holds
  * across processes (BC-06). A job is `scheduled` when `scheduledAt` is later than the database's
  * now, else `available`. Listeners on {@link JOBS_CHANNEL} hear the queue of each available job
  * when the transaction commits.

@@ -38,6 +38,16 @@ export const LeaseToken = t.brand(
 );
 export type LeaseToken = t.TypeOf<typeof LeaseToken>;
 
+/**
+ * Handler failures of a job so far: claims that did not end in a crash (a lost lease) or a
+ * snooze. Only these count against `maxAttempts` (BC-02).
+ */
+export function countHandlerFailures(
+  job: Pick<Job, 'attempt' | 'lostAttempts' | 'snoozes'>,
+): number {
+  return job.attempt - job.lostAttempts - job.snoozes;
+}
+
 /** Where a job is in its life; see migrations/002_jobs.sql for each state's meaning. */
 export const JobState = t.keyof(
   {
@@ -74,6 +84,8 @@ const jobProps = {
   attempt: t.number,
   maxAttempts: t.number,
   lostAttempts: t.number,
+  /** Claims that ended in a snooze; like lost attempts, they do not use up `maxAttempts`. */
+  snoozes: t.number,
   /** When the job becomes runnable (scheduled, retryable); when it was inserted otherwise. */
   scheduledAt: DateFromStored,
   attemptedAt: nullable(DateFromStored),
@@ -85,6 +97,8 @@ const jobProps = {
   cancelledAt: nullable(DateFromStored),
   errors: t.readonlyArray(JobError),
   uniqueKey: nullable(t.string),
+  /** Unique among the jobs that may still run; free again once the job ends (migration 004). */
+  uniqueActiveKey: nullable(t.string),
   serialKey: nullable(t.string),
   insertedAt: DateFromStored,
 };
@@ -130,6 +144,12 @@ export interface NewJob {
   readonly scheduledAt?: Date;
   /** At most one job ever exists with this key; a second insert is reported as a duplicate. */
   readonly uniqueKey?: string;
+  /**
+   * At most one job that may still run (available, scheduled, executing, retryable) has this
+   * key; once it ends, the key can be used again. See {@link uniqueJob} to derive it from chosen
+   * fields and a period.
+   */
+  readonly uniqueActiveKey?: string;
   /** Jobs with the same serial key run one at a time, in claim order. Default: none. */
   readonly serialKey?: string;
 }

@@ -13,7 +13,7 @@ WHERE ${FENCE}
 RETURNING ${JOB_COLUMNS}`;
 
 // Repeated in three SET clauses, which all read the row as it was before the update.
-const DISCARDS = `($5::boolean OR attempt - lost_attempts >= max_attempts)`;
+const DISCARDS = `($5::boolean OR attempt - lost_attempts - snoozes >= max_attempts)`;
 
 /**
  * Records a failed attempt of job $1: error name $3 and message $4. Discards the job when $5 is

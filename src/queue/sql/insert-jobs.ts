@@ -5,12 +5,13 @@ export const JOBS_CHANNEL = 'rewind_jobs';
 
 /**
  * Inserts a batch of jobs given as one `jsonb` array ($1) of
- * `{ index, queue, kind, args, priority, max_attempts, scheduled_at, unique_key, serial_key }`.
+ * `{ index, queue, kind, args, priority, max_attempts, scheduled_at, unique_key, unique_active_key, serial_key }`.
  *
  * Ids are drawn before the insert so that each input row can be joined back to what it became:
  * one row per input, in input order, with the job's columns, or `NULL`s for a duplicate key.
- * `ON CONFLICT … DO NOTHING` on the partial unique index waits for an uncommitted insert of the
- * same key and proceeds if that transaction rolls back (BC-06).
+ * `ON CONFLICT DO NOTHING` on the two partial unique indexes (unique_key in every state,
+ * unique_active_key among jobs that may still run) waits for an uncommitted insert of the same
+ * key and proceeds if that transaction rolls back (BC-06).
  */
 export const INSERT_JOBS = `
 WITH input AS MATERIALIZED (
@@ -19,22 +20,25 @@ WITH input AS MATERIALIZED (
     SELECT *
     FROM jsonb_to_recordset($1::jsonb) AS r(
       index integer, queue text, kind text, args jsonb, priority smallint,
-      max_attempts integer, scheduled_at timestamptz, unique_key text, serial_key text
+      max_attempts integer, scheduled_at timestamptz, unique_key text, unique_active_key text,
+      serial_key text
     )
     ORDER BY index
   ) AS x
 ),
 inserted AS (
   INSERT INTO rewind_jobs
-    (id, queue, kind, args, state, priority, max_attempts, scheduled_at, unique_key, serial_key)
+    (id, queue, kind, args, state, priority, max_attempts, scheduled_at, unique_key,
+     unique_active_key, serial_key)
   SELECT
     -- jsonb_to_recordset reads a JSON null as SQL NULL; args of null is the JSON value null.
     job_id, queue, kind, COALESCE(args, 'null'::jsonb),
     CASE WHEN scheduled_at > now() THEN 'scheduled' ELSE 'available' END,
-    priority, max_attempts, COALESCE(scheduled_at, now()), unique_key, serial_key
+    priority, max_attempts, COALESCE(scheduled_at, now()), unique_key, unique_active_key,
+    serial_key
   FROM input
   ORDER BY index
-  ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
+  ON CONFLICT DO NOTHING
   RETURNING ${JOB_COLUMNS}
 )
 SELECT input.index AS "inputIndex", inserted.*

@@ -1,0 +1,316 @@
+import { hostname } from 'node:os';
+
+import * as E from 'fp-ts/lib/Either.js';
+
+import type { Logger } from '../../core/logger.js';
+import { createSilentLogger } from '../../ports/logger.js';
+import type { SqlClient } from '../../ports/sql.js';
+import { extendLeases } from '../batch-writes.js';
+import { type ClaimedJobs, claimJobs } from '../claim-jobs.js';
+import { claimJobsWithGlobalLimit } from '../claim-limited.js';
+import type { FailJobOptions } from '../finish-job.js';
+import type { LeasedJob } from '../job.js';
+import { JOBS_CHANNEL } from '../sql/insert-jobs.js';
+import { JOB_CANCEL_CHANNEL } from '../sql/operator-writes.js';
+import { NotificationWakeup, sleep } from '../wakeup.js';
+import { CompletionBatcher } from './completion-batcher.js';
+import type { JobHandler } from './define-worker.js';
+import { JobEvents, type JobRunEnd } from './job-events.js';
+import { describeThrown, type JobResult, releaseJob, writeJobResult } from './job-result.js';
+
+/** Options of {@link JobWorker}. */
+export interface JobWorkerOptions {
+  readonly sql: SqlClient;
+  /** The queue it claims from. */
+  readonly queue: string;
+  /** Runs each job; see `defineWorker` and `dispatchJobs` for typed, per-kind handlers. */
+  readonly handler: JobHandler;
+  /** Jobs whose handlers run at once in this worker. Default: 10. */
+  readonly concurrency?: number;
+  /** Jobs of the queue executing at once across all workers and nodes. Default: no limit. */
+  readonly globalLimit?: number;
+  /** How long a claim holds without a heartbeat. Default: 30 s. */
+  readonly leaseMs?: number;
+  /** How often the leases of running jobs are renewed, all in one statement. Default: leaseMs/3. */
+  readonly heartbeatMs?: number;
+  /** The polling fallback: claim at least this often when no notification arrives. Default: 1 s. */
+  readonly pollMs?: number;
+  /** Backoff of failed attempts. Default: that of `failJob` (1 s doubling to 60 s, 20% jitter). */
+  readonly backoff?: FailJobOptions['backoff'];
+  /** Kept on claimed jobs. Default: host name, process id and a random suffix. */
+  readonly workerId?: string;
+  /** Default: silent. */
+  readonly logger?: Logger;
+}
+
+/** Why a running job's signal was aborted. */
+type AbortReason = 'lost' | 'cancelled' | 'shutdown';
+
+interface RunningJob {
+  readonly job: LeasedJob;
+  readonly controller: AbortController;
+  reason: AbortReason | undefined;
+  handlerReturned: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * A worker for one queue: claims jobs in batches (`FOR UPDATE SKIP LOCKED`), runs up to
+ * `concurrency` handlers at once, renews all their leases in one heartbeat statement, and
+ * completes finished jobs in batches. Wakes on LISTEN/NOTIFY and polls every `pollMs` as well,
+ * so a dead listener delays nothing beyond the poll interval (BC-05).
+ *
+ * `stop(graceMs)` stops fetching, lets running handlers finish within the grace period, aborts
+ * the rest and hands their jobs back as runnable, and returns only after every state write; the
+ * caller closes the pool after that (BC-25).
+ *
+ * @example
+ * const worker = new JobWorker({ sql, queue: 'mail', handler: dispatchJobs([sendEmail]) });
+ * worker.events.on('queue:job:exception', ({ job, error }) => report(job.id, error));
+ * worker.start();
+ * process.once('SIGTERM', () => void worker.stop(10_000).then(() => sql.close()));
+ */
+export class JobWorker {
+  /** Lifecycle notifications: `queue:job:start`, `queue:job:stop`, `queue:job:exception`. */
+  readonly events: JobEvents;
+  /** Who this worker is, as kept in `attempted_by`. */
+  readonly workerId: string;
+  readonly #options: JobWorkerOptions;
+  readonly #logger: Logger;
+  readonly #running = new Map<string, RunningJob>();
+  readonly #stopping = new AbortController();
+  readonly #completions: CompletionBatcher;
+  #slotFreed: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #beating = false;
+  #unlistenCancels: (() => Promise<void>) | undefined;
+
+  constructor(options: JobWorkerOptions) {
+    this.#options = options;
+    this.workerId =
+      options.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+    this.#logger = (options.logger ?? createSilentLogger()).child({
+      workerId: this.workerId,
+      queue: options.queue,
+    });
+    this.events = new JobEvents((error) =>
+      this.#logger.warn({ err: error }, 'job event listener threw'),
+    );
+    this.#completions = new CompletionBatcher(options.sql, this.#logger);
+  }
+
+  get #leaseMs(): number {
+    return this.#options.leaseMs ?? 30_000;
+  }
+
+  /** Starts claiming jobs; resolves once the worker listens for wake-ups and cancels. */
+  async start(): Promise<void> {
+    if (this.#loop !== undefined) return;
+    const { sql, queue } = this.#options;
+    const wakeup = await NotificationWakeup.listen(sql, JOBS_CHANNEL, (name) => name === queue);
+    this.#unlistenCancels = await sql.listen(JOB_CANCEL_CHANNEL, (id) =>
+      this.#abort(id, 'cancelled'),
+    );
+    const heartbeatMs = this.#options.heartbeatMs ?? this.#leaseMs / 3;
+    this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+    this.#logger.info('worker started');
+    this.#loop = this.#runLoop(wakeup)
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'worker loop crashed'))
+      .finally(() => wakeup.close());
+  }
+
+  /**
+   * Stops fetching, waits up to `graceMs` for running handlers, then aborts the others and hands
+   * their jobs back as runnable at once (counted as lost attempts, not failures). Resolves when
+   * every job state has been written; only then may the pool be closed.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.#loop === undefined) return;
+    this.#stopping.abort();
+    await this.#loop;
+
+    const settled = Promise.allSettled([...this.#running.values()].map((entry) => entry.done));
+    const graceOver = new AbortController();
+    const timer = sleep(graceMs, graceOver.signal);
+    await Promise.race([settled, timer]);
+    graceOver.abort();
+    await this.#releaseUnfinished();
+    await Promise.allSettled(
+      [...this.#running.values()].filter((entry) => entry.handlerReturned).map((e) => e.done),
+    );
+    await this.#completions.drain();
+
+    clearInterval(this.#heartbeat);
+    await this.#unlistenCancels?.();
+    this.#logger.info('worker stopped');
+  }
+
+  async #runLoop(wakeup: NotificationWakeup): Promise<void> {
+    const concurrency = this.#options.concurrency ?? 10;
+    const pollMs = this.#options.pollMs ?? 1000;
+    const signal = this.#stopping.signal;
+    while (!signal.aborted) {
+      const free = concurrency - this.#running.size;
+      if (free > 0) {
+        const claimed = await this.#claim(free);
+        if (claimed === undefined) {
+          await sleep(pollMs, signal);
+          continue;
+        }
+        if (claimed === free) continue;
+      }
+      const slotFreed = new Promise<void>((resolve) => {
+        this.#slotFreed = resolve;
+      });
+      // A full worker waits for a slot only: a notification cannot be acted on anyway.
+      if (free <= 0) await Promise.race([slotFreed, sleep(pollMs, signal)]);
+      else await Promise.race([wakeup.wait({ timeoutMs: pollMs, signal }), slotFreed]);
+    }
+  }
+
+  /** Claims up to `limit` jobs and starts them; the number of rows claimed, or none on error. */
+  async #claim(limit: number): Promise<number | undefined> {
+    const { sql, queue, globalLimit } = this.#options;
+    const options = {
+      queue,
+      workerId: this.workerId,
+      limit,
+      leaseMs: this.#leaseMs,
+      logger: this.#logger,
+    };
+    let claimed: ClaimedJobs;
+    try {
+      claimed =
+        globalLimit === undefined
+          ? await claimJobs(sql, options)
+          : await claimJobsWithGlobalLimit(sql, { ...options, globalLimit });
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'claim failed');
+      return undefined;
+    }
+    for (const failure of claimed.malformed) this.events.emit('queue:job:malformed', failure);
+    for (const job of claimed.jobs) this.#startJob(job);
+    return claimed.jobs.length + claimed.malformed.length;
+  }
+
+  #startJob(job: LeasedJob): void {
+    const entry: RunningJob = {
+      job,
+      controller: new AbortController(),
+      reason: undefined,
+      handlerReturned: false,
+      done: Promise.resolve(),
+    };
+    this.#running.set(job.id.toString(), entry);
+    entry.done = this.#runJob(entry).finally(() => {
+      this.#running.delete(job.id.toString());
+      this.#slotFreed?.();
+    });
+  }
+
+  async #runJob(entry: RunningJob): Promise<void> {
+    const { job } = entry;
+    const logger = this.#logger.child({
+      jobId: job.id.toString(),
+      kind: job.kind,
+      attempt: job.attempt,
+    });
+    this.events.emit('queue:job:start', { job, workerId: this.workerId });
+    const startedAt = performance.now();
+
+    let result: JobResult;
+    let thrown: { error: unknown } | undefined;
+    try {
+      const context = { job, signal: entry.controller.signal, logger };
+      result = (await this.#options.handler(job, context)) ?? { _tag: 'JobDone' };
+    } catch (error) {
+      thrown = { error };
+      result = { _tag: 'JobFailed', ...describeThrown(error) };
+    }
+    entry.handlerReturned = true;
+
+    const end = await this.#settle(entry, result, logger);
+    const durationMs = performance.now() - startedAt;
+    if (thrown)
+      this.events.emit('queue:job:exception', { job, end, error: thrown.error, durationMs });
+    else if (result._tag === 'JobFailed') {
+      this.events.emit('queue:job:exception', { job, end, error: result, durationMs });
+    }
+    this.events.emit('queue:job:stop', { job, end, durationMs });
+  }
+
+  async #settle(entry: RunningJob, result: JobResult, logger: Logger): Promise<JobRunEnd> {
+    // Someone else owns the job's state now: an operator who cancelled it, a worker that rescued
+    // it, or our own shutdown, which has already handed it back.
+    switch (entry.reason) {
+      case 'lost':
+        return 'lost';
+      case 'cancelled':
+        return 'cancelled';
+      case 'shutdown':
+        return 'released';
+      case undefined:
+        break;
+    }
+    try {
+      if (result._tag === 'JobDone') {
+        return (await this.#completions.complete(entry.job)) ? 'completed' : 'lost';
+      }
+      const options = this.#options.backoff ? { backoff: this.#options.backoff } : {};
+      return await writeJobResult(this.#options.sql, entry.job, result, options);
+    } catch (error) {
+      // The job stays executing; its lease runs out and the next claim rescues it.
+      logger.error({ err: error }, 'job state write failed');
+      return 'lost';
+    }
+  }
+
+  #abort(id: string, reason: AbortReason): void {
+    const entry = this.#running.get(id);
+    if (!entry || entry.reason !== undefined || entry.handlerReturned) return;
+    entry.reason = reason;
+    entry.controller.abort();
+  }
+
+  #beat(): void {
+    if (this.#beating) return;
+    const held = [...this.#running.values()].filter((entry) => entry.reason === undefined);
+    if (held.length === 0) return;
+    this.#beating = true;
+    extendLeases(
+      this.#options.sql,
+      held.map((entry) => entry.job),
+      this.#leaseMs,
+    )
+      .then(
+        ({ lost }) => {
+          for (const id of lost) this.#abort(id.toString(), 'lost');
+        },
+        (error: unknown) => this.#logger.warn({ err: error }, 'heartbeat failed'),
+      )
+      .finally(() => {
+        this.#beating = false;
+      });
+  }
+
+  async #releaseUnfinished(): Promise<void> {
+    const unfinished = [...this.#running.values()].filter(
+      (entry) => !entry.handlerReturned && entry.reason === undefined,
+    );
+    await Promise.all(
+      unfinished.map(async (entry) => {
+        entry.reason = 'shutdown';
+        entry.controller.abort();
+        try {
+          const released = await releaseJob(this.#options.sql, entry.job, this.workerId);
+          if (E.isLeft(released))
+            this.#logger.warn({ jobId: entry.job.id.toString() }, 'job lost before release');
+          else this.#logger.warn({ jobId: entry.job.id.toString() }, 'job released at shutdown');
+        } catch (error) {
+          this.#logger.error({ err: error, jobId: entry.job.id.toString() }, 'job release failed');
+        }
+      }),
+    );
+  }
+}
