@@ -1,0 +1,258 @@
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+
+import { jobFeeder } from '../../projections/job-feeder.js';
+import { IN_DOUBT_FAILURE } from '../../src/core/decide.js';
+import type { RecordedEvent } from '../../src/core/events.js';
+import { evolve } from '../../src/core/evolve.js';
+import { type SagaId, sagaStreamName } from '../../src/core/ids.js';
+import { initialSagaState, type SagaState, stepStateOf } from '../../src/core/state.js';
+import type { EventStore } from '../../src/ports/event-store.js';
+import type { SqlExecutor } from '../../src/ports/sql.js';
+import { projectEvents } from '../../src/projection/job-projection.js';
+import type { SagaRegistry } from '../../src/runtime/saga-registry.js';
+import { replaysIdentically, verifyHistory } from '../../src/runtime/verify-history.js';
+import { CRASH_STEPS, type CrashInput, STRICT_CRASH_SAGA } from './crash-sagas.js';
+
+/**
+ * The checker of a crash run: once every saga has ended and the workers have stopped, it reads
+ * back every stream, effect and job and lists every broken promise as a violation.
+ */
+
+/** A saga the harness started, and with what. */
+export interface StartedCrashSaga {
+  readonly sagaId: SagaId;
+  readonly saga: string;
+  readonly input: CrashInput;
+}
+
+/** What the checker counted and found. */
+export interface CrashCheck {
+  readonly completed: number;
+  readonly compensated: number;
+  /** In-doubt attempts run again under the same idempotency key. */
+  readonly inDoubtRetried: number;
+  /** In-doubt attempts failed by their policy (`onInDoubt: 'fail'`), rolling back. */
+  readonly inDoubtFailed: number;
+  /** Effects whose key was written more than once: re-runs the key deduplicated. */
+  readonly deduplicated: number;
+  /** Jobs taken over from a worker whose lease expired. */
+  readonly rescuedJobs: number;
+  readonly violations: readonly string[];
+}
+
+const EffectRow = t.type({
+  key: t.string,
+  saga_id: t.string,
+  step: t.string,
+  kind: t.string,
+  seq: t.string,
+  attempts: t.number,
+});
+type EffectRow = t.TypeOf<typeof EffectRow>;
+
+const JobStateRow = t.type({ state: t.string, count: t.number, lost: t.number });
+const UniqueKeyRow = t.type({ unique_key: t.union([t.string, t.null]) });
+
+function decodeRows<Row>(codec: t.Decoder<unknown, Row>, rows: readonly unknown[]): Row[] {
+  return rows.map((row) => {
+    const decoded = codec.decode(row);
+    if (E.isLeft(decoded)) throw new Error('crash check: unexpected row shape');
+    return decoded.right;
+  });
+}
+
+async function readEffects(sql: SqlExecutor): Promise<Map<string, EffectRow[]>> {
+  const result = await sql.query(
+    'SELECT key, saga_id, step, kind, seq::text AS seq, attempts FROM crash_effects ORDER BY seq',
+  );
+  const bySaga = new Map<string, EffectRow[]>();
+  for (const row of decodeRows(EffectRow, result.rows)) {
+    bySaga.set(row.saga_id, [...(bySaga.get(row.saga_id) ?? []), row]);
+  }
+  return bySaga;
+}
+
+interface InDoubtCounts {
+  retried: number;
+  failed: number;
+  failedSteps: string[];
+}
+
+/** Folds the history and counts the in-doubt attempts it resolved, and how. */
+function countInDoubt(events: readonly RecordedEvent[]): InDoubtCounts {
+  const counts: InDoubtCounts = { retried: 0, failed: 0, failedSteps: [] };
+  let state: SagaState = initialSagaState;
+  for (const recorded of events) {
+    const { event } = recorded;
+    if (state.status !== 'initial' && event.type === 'StepStarted') {
+      if (stepStateOf(state, event.data.step).status === 'running') counts.retried += 1;
+    }
+    if (event.type === 'StepFailed' && event.data.failure.name === IN_DOUBT_FAILURE.name) {
+      counts.failed += 1;
+      counts.failedSteps.push(event.data.step);
+    }
+    state = evolve(state, recorded);
+  }
+  return counts;
+}
+
+function expectedStatus(saga: StartedCrashSaga, inDoubt: InDoubtCounts): string {
+  if (saga.input.failAt !== null) return 'compensated';
+  // The strict saga rolls back when its charge was found in doubt; an in-doubt failure of a
+  // step that may be retried happens only when the rollback had started already.
+  if (saga.saga === STRICT_CRASH_SAGA && inDoubt.failedSteps.includes('charge')) {
+    return 'compensated';
+  }
+  return 'completed';
+}
+
+function checkCompleted(sagaId: string, state: SagaState, effects: readonly EffectRow[]) {
+  const problems: string[] = [];
+  if (state.status === 'initial') return problems;
+  for (const step of CRASH_STEPS) {
+    if (stepStateOf(state, step).status !== 'completed') problems.push(`${step} not completed`);
+    if (!effects.some((row) => row.kind === 'do' && row.key === `${sagaId}:${step}`)) {
+      problems.push(`${step} completed without its effect`);
+    }
+  }
+  const undos = effects.filter((row) => row.kind !== 'do');
+  if (undos.length > 0) problems.push(`undone although completed: ${undos.map((r) => r.key)}`);
+  return problems;
+}
+
+function checkCompensated(
+  state: SagaState,
+  events: readonly RecordedEvent[],
+  effects: EffectRow[],
+) {
+  const problems: string[] = [];
+  if (state.status === 'initial') return problems;
+  const undone = new Set(effects.filter((row) => row.kind !== 'do').map((row) => row.key));
+  for (const row of effects.filter((effect) => effect.kind === 'do')) {
+    if (!undone.has(`${row.key}:compensate`)) problems.push(`effect ${row.key} not undone`);
+  }
+  const reverse = [...state.completionOrder].reverse();
+  const undoOrder = effects.filter((row) => row.kind === 'undo').map((row) => row.step);
+  if (JSON.stringify(undoOrder) !== JSON.stringify(reverse)) {
+    problems.push(`undo effects in order ${undoOrder}, expected ${reverse}`);
+  }
+  const recorded = events.flatMap((r) =>
+    r.event.type === 'StepCompensated' && state.completionOrder.includes(r.event.data.step)
+      ? [r.event.data.step]
+      : [],
+  );
+  if (JSON.stringify(recorded) !== JSON.stringify(reverse)) {
+    problems.push(`StepCompensated in order ${recorded}, expected ${reverse}`);
+  }
+  return problems;
+}
+
+function checkKeys(sagaId: string, events: readonly RecordedEvent[]): string[] {
+  return events.flatMap((recorded) => {
+    const { event } = recorded;
+    if (event.type !== 'StepStarted') return [];
+    const expected = `${sagaId}:${event.data.step}`;
+    return event.data.idempotencyKey === expected
+      ? []
+      : [`revision ${recorded.revision}: key ${event.data.idempotencyKey}, expected ${expected}`];
+  });
+}
+
+interface SagaCheck {
+  readonly status: string;
+  readonly inDoubt: InDoubtCounts;
+  readonly problems: readonly string[];
+}
+
+async function checkSaga(
+  store: EventStore,
+  registry: SagaRegistry,
+  saga: StartedCrashSaga,
+  effects: EffectRow[],
+): Promise<SagaCheck> {
+  const none: InDoubtCounts = { retried: 0, failed: 0, failedSteps: [] };
+  const read = await store.readStream(sagaStreamName(saga.sagaId));
+  if (E.isLeft(read)) return { status: 'unreadable', inDoubt: none, problems: ['does not decode'] };
+  const events = read.right;
+  const verified = verifyHistory(registry, events);
+  if (E.isLeft(verified)) {
+    const { revision, eventType, detail } = verified.left;
+    const problem = `verify diverges at ${revision} (${eventType}): ${detail}`;
+    return { status: 'diverged', inDoubt: none, problems: [problem] };
+  }
+  const { state } = verified.right;
+  const inDoubt = countInDoubt(events);
+  const problems = [...checkKeys(saga.sagaId, events)];
+  if (!replaysIdentically(events)) problems.push('replays to different states');
+  const expected = expectedStatus(saga, inDoubt);
+  if (state.status !== expected) problems.push(`ended ${state.status}, history says ${expected}`);
+  if (state.status === 'completed') problems.push(...checkCompleted(saga.sagaId, state, effects));
+  if (state.status === 'compensated') problems.push(...checkCompensated(state, events, effects));
+  return { status: state.status, inDoubt, problems };
+}
+
+async function checkJobs(sql: SqlExecutor): Promise<{ rescued: number; problems: string[] }> {
+  const result = await sql.query(
+    'SELECT state, count(*)::int AS count, coalesce(sum(lost_attempts), 0)::int AS lost ' +
+      'FROM rewind_jobs GROUP BY state',
+  );
+  const problems: string[] = [];
+  let rescued = 0;
+  for (const row of decodeRows(JobStateRow, result.rows)) {
+    rescued += row.lost;
+    if (row.state !== 'completed') problems.push(`${row.count} job(s) left ${row.state}`);
+  }
+  return { rescued, problems };
+}
+
+/** Every event that needs a job has exactly one, and no job lacks its event. */
+async function checkProjection(store: EventStore, sql: SqlExecutor): Promise<string[]> {
+  const expected = new Set<string>();
+  let after = -1n;
+  for (;;) {
+    const page = await store.readAll({ after, limit: 1000 });
+    if (E.isLeft(page)) return [`readAll does not decode: ${page.left.streamName}`];
+    for (const job of projectEvents(jobFeeder, page.right)) {
+      if (job.uniqueKey) expected.add(job.uniqueKey);
+    }
+    const last = page.right.at(-1);
+    if (!last) break;
+    after = last.position;
+  }
+  const result = await sql.query('SELECT unique_key FROM rewind_jobs');
+  const actual = decodeRows(UniqueKeyRow, result.rows).map((row) => row.unique_key ?? '');
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const key of actual) {
+    if (seen.has(key)) problems.push(`job ${key} inserted twice`);
+    seen.add(key);
+    if (!expected.has(key)) problems.push(`job ${key} has no event`);
+  }
+  for (const key of expected) if (!seen.has(key)) problems.push(`event skipped: no job ${key}`);
+  return problems;
+}
+
+/** Checks a finished crash run. */
+export async function checkCrashRun(
+  store: EventStore,
+  sql: SqlExecutor,
+  registry: SagaRegistry,
+  sagas: readonly StartedCrashSaga[],
+): Promise<CrashCheck> {
+  const effects = await readEffects(sql);
+  const violations: string[] = [];
+  const counts = { completed: 0, compensated: 0, inDoubtRetried: 0, inDoubtFailed: 0 };
+  for (const saga of sagas) {
+    const checked = await checkSaga(store, registry, saga, effects.get(saga.sagaId) ?? []);
+    if (checked.status === 'completed') counts.completed += 1;
+    if (checked.status === 'compensated') counts.compensated += 1;
+    counts.inDoubtRetried += checked.inDoubt.retried;
+    counts.inDoubtFailed += checked.inDoubt.failed;
+    violations.push(...checked.problems.map((problem) => `saga ${saga.sagaId}: ${problem}`));
+  }
+  const jobs = await checkJobs(sql);
+  violations.push(...jobs.problems, ...(await checkProjection(store, sql)));
+  const deduplicated = [...effects.values()].flat().filter((row) => row.attempts > 1).length;
+  return { ...counts, deduplicated, rescuedJobs: jobs.rescued, violations };
+}
