@@ -52,6 +52,8 @@ interface RunningJob {
   reason: AbortReason | undefined;
   handlerReturned: boolean;
   done: Promise<void>;
+  /** Aborts the handler when the lease runs out without a renewal (a stalled heartbeat, BC-03). */
+  deadline: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -180,6 +182,7 @@ export class JobWorker {
       logger: this.#logger,
     };
     let claimed: ClaimedJobs;
+    const requestedAt = performance.now();
     try {
       claimed =
         globalLimit === undefined
@@ -190,20 +193,23 @@ export class JobWorker {
       return undefined;
     }
     for (const failure of claimed.malformed) this.events.emit('queue:job:malformed', failure);
-    for (const job of claimed.jobs) this.#startJob(job);
+    for (const job of claimed.jobs) this.#startJob(job, requestedAt);
     return claimed.jobs.length + claimed.malformed.length;
   }
 
-  #startJob(job: LeasedJob): void {
+  #startJob(job: LeasedJob, claimedAt: number): void {
     const entry: RunningJob = {
       job,
       controller: new AbortController(),
       reason: undefined,
       handlerReturned: false,
       done: Promise.resolve(),
+      deadline: undefined,
     };
     this.#running.set(job.id.toString(), entry);
+    this.#armDeadline(entry, claimedAt);
     entry.done = this.#runJob(entry).finally(() => {
+      clearTimeout(entry.deadline);
       this.#running.delete(job.id.toString());
       this.#slotFreed?.();
     });
@@ -271,6 +277,14 @@ export class JobWorker {
     if (!entry || entry.reason !== undefined || entry.handlerReturned) return;
     entry.reason = reason;
     entry.controller.abort();
+  }
+
+  // Measured from this side, so it ends no later than the database's lease: once it fires, another
+  // worker may already have rescued the job, and the handler must stop.
+  #armDeadline(entry: RunningJob, requestedAt: number): void {
+    clearTimeout(entry.deadline);
+    const remaining = this.#leaseMs - (performance.now() - requestedAt);
+    entry.deadline = setTimeout(() => this.#abort(entry.job.id.toString(), 'lost'), remaining);
   }
 
   #beat(): void {
