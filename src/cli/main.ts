@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
 import { runMigrateCommand } from './migrate-command.js';
+import { registerInspectCommands } from './register-inspect-commands.js';
 import { runCommand } from './run-command.js';
 import { runVerifyCommand } from './verify-command.js';
 
@@ -58,5 +59,7 @@ program
       }),
     ),
   );
+
+registerInspectCommands(program);
 
 await program.parseAsync(process.argv);

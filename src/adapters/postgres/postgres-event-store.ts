@@ -20,15 +20,18 @@ import type {
   ReadFailure,
 } from '../../ports/event-store.js';
 import type { SqlClient, SqlExecutor, SqlRow } from '../../ports/sql.js';
+import { GENESIS_HASH, hashEvent } from './event-hash.js';
 import {
   EVENT_ID_CONSTRAINT,
   INSERT_EVENTS,
   LOCK_APPENDS,
   NOTIFY_APPENDED,
   SELECT_ALL_EVENTS,
+  SELECT_EVENT_HASH,
   SELECT_EVENT_IDS,
   SELECT_LAST_REVISION,
   SELECT_STREAM_EVENTS,
+  SELECT_STREAM_RANGE,
   STREAM_REVISION_CONSTRAINT,
 } from './sql/events.js';
 
@@ -96,13 +99,48 @@ async function resolveMismatch(
   return E.left({ _tag: 'VersionConflictFailure', streamName, expected, actual });
 }
 
-function encodeBatch(events: readonly NewEvent[]): string {
-  return JSON.stringify(
-    events.map(({ eventId, event, metadata }) => {
-      const { type, data } = SagaEvent.encode(event);
-      return { eventId, type, data, metadata: EventMetadata.encode(metadata) };
-    }),
-  );
+const HashRow = t.type({ hash: t.union([t.null, t.string]) });
+
+/** The hash of the event at `revision`, the one a batch appended after it chains to. */
+async function readPreviousHash(
+  db: SqlExecutor,
+  streamName: StreamName,
+  expected: ExpectedRevision,
+): Promise<string> {
+  if (expected === 'no_stream') return GENESIS_HASH;
+  const result = await db.query(SELECT_EVENT_HASH, [streamName, String(expected)]);
+  // An event written before hashes were kept (migration 005) starts a new chain.
+  return result.rows[0] === undefined
+    ? GENESIS_HASH
+    : (decodeTrusted(HashRow, result.rows[0]).hash ?? GENESIS_HASH);
+}
+
+/** A value as jsonb gives it back: plain JSON, without undefined fields. The hash covers this. */
+function asStoredJson(value: unknown): unknown {
+  const parsed: unknown = JSON.parse(JSON.stringify(value));
+  return parsed;
+}
+
+/** The batch as the INSERT takes it, each event chained to the hash of the one before. */
+function encodeBatch(
+  streamName: StreamName,
+  first: bigint,
+  events: readonly NewEvent[],
+  previousHash: string,
+): string {
+  let prevHash = previousHash;
+  const rows = events.map(({ eventId, event, metadata }, index) => {
+    const { type, data: encodedData } = SagaEvent.encode(event);
+    const data = asStoredJson(encodedData);
+    const storedMetadata = asStoredJson(EventMetadata.encode(metadata));
+    const revision = first + BigInt(index);
+    const fields = { streamName, revision, eventId, type, data, metadata: storedMetadata };
+    const hash = hashEvent(prevHash, fields);
+    const row = { eventId, type, data, metadata: storedMetadata, prevHash, hash };
+    prevHash = hash;
+    return row;
+  });
+  return JSON.stringify(rows);
 }
 
 async function appendInTransaction(
@@ -121,7 +159,9 @@ async function appendInTransaction(
   // Nothing in this transaction may write before the lock: its transaction id must be drawn
   // under the lock, in position order (see LOCK_APPENDS).
   await tx.query(LOCK_APPENDS);
-  await tx.query(INSERT_EVENTS, [streamName, String(first), encodeBatch(events)]);
+  const previousHash = await readPreviousHash(tx, streamName, expected);
+  const batch = encodeBatch(streamName, first, events, previousHash);
+  await tx.query(INSERT_EVENTS, [streamName, String(first), batch]);
   await tx.query(NOTIFY_APPENDED, [streamName]);
   return E.right({ nextExpectedRevision, alreadyAppended: false });
 }
@@ -238,6 +278,24 @@ async function readStream(
   fromRevision: bigint,
 ): Promise<E.Either<ReadFailure, readonly RecordedEvent[]>> {
   const result = await sql.query(SELECT_STREAM_EVENTS, [streamName, String(fromRevision)]);
+  return decodeEventRows(result.rows);
+}
+
+/**
+ * Reads the events of one stream with revisions from `fromRevision` to `toRevision`, both
+ * included: the bounded read that time travel folds on top of a snapshot.
+ */
+export async function readStreamRange(
+  sql: SqlExecutor,
+  streamName: StreamName,
+  fromRevision: bigint,
+  toRevision: bigint,
+): Promise<E.Either<ReadFailure, readonly RecordedEvent[]>> {
+  const result = await sql.query(SELECT_STREAM_RANGE, [
+    streamName,
+    String(fromRevision),
+    String(toRevision),
+  ]);
   return decodeEventRows(result.rows);
 }
 

@@ -32,13 +32,14 @@ export const LOCK_APPENDS = `
   SELECT pg_advisory_xact_lock(${APPEND_LOCK_CLASS}, 'rewind_events'::regclass::oid::integer)`;
 
 /**
- * Inserts a batch (`$3`, a JSON array of `{ eventId, type, data, metadata }`) into stream `$1`
+ * Inserts a batch (`$3`, a JSON array of `{ eventId, type, data, metadata, prevHash, hash }`)
+ * into stream `$1`
  * at revisions `$2`, `$2 + 1`, …, drawing positions in the same order.
  */
 export const INSERT_EVENTS = `
-  INSERT INTO rewind_events (stream_name, revision, event_id, type, data, metadata)
+  INSERT INTO rewind_events (stream_name, revision, event_id, type, data, metadata, prev_hash, hash)
   SELECT $1, $2::bigint + e.ordinality - 1, e.event ->> 'eventId', e.event ->> 'type',
-         e.event -> 'data', e.event -> 'metadata'
+         e.event -> 'data', e.event -> 'metadata', e.event ->> 'prevHash', e.event ->> 'hash'
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(event, ordinality)
   ORDER BY e.ordinality`;
 
@@ -59,6 +60,29 @@ export const SELECT_STREAM_EVENTS = `
   SELECT ${EVENT_COLUMNS} FROM rewind_events
   WHERE stream_name = $1 AND revision >= $2::bigint
   ORDER BY revision`;
+
+/** The events of stream `$1` from revision `$2` to revision `$3`, both included. */
+export const SELECT_STREAM_RANGE = `
+  SELECT ${EVENT_COLUMNS} FROM rewind_events
+  WHERE stream_name = $1 AND revision BETWEEN $2::bigint AND $3::bigint
+  ORDER BY revision`;
+
+/** The hash of the event of stream `$1` at revision `$2` (migrations/005). */
+export const SELECT_EVENT_HASH = `
+  SELECT hash FROM rewind_events WHERE stream_name = $1 AND revision = $2::bigint`;
+
+/**
+ * Every stored column that the hash chain covers, of stream `$1` in revision order, as stored:
+ * what `rewind verify --integrity` recomputes.
+ */
+export const SELECT_STREAM_CHAIN = `
+  SELECT stream_name, revision, event_id, type, data, metadata, prev_hash, hash
+  FROM rewind_events WHERE stream_name = $1
+  ORDER BY revision`;
+
+/** The names of the streams that have events, in order of their first event. */
+export const SELECT_STREAM_NAMES = `
+  SELECT stream_name FROM rewind_events GROUP BY stream_name ORDER BY min(position)`;
 
 /**
  * At most `$2` events after position `$1`, of transactions below every transaction still in
