@@ -20,7 +20,7 @@ const PrunedRow = t.type({ pruned: t.number });
  * Deletes completed, discarded and cancelled jobs older than the retention period and returns
  * how many. Jobs with a `uniqueKey` are never deleted: their key must stay taken for ever (the
  * job feeder relies on it so that a replayed projection inserts nothing twice), so their rows
- * stay as tombstones.
+ * stay as tombstones; only cron ticks older than their schedule's last tick are deleted.
  */
 export async function pruneJobs(
   executor: SqlExecutor,

@@ -4,12 +4,18 @@
  *
  * Jobs with a `unique_key` are kept: that key must stay taken for ever, or replaying the job
  * feeder projection would insert their jobs again. Their rows are the tombstones of their keys.
+ * Cron jobs (`cron:` keys) are the exception: a scheduler only inserts ticks after its
+ * schedule's `last_fire_at`, so an ended tick older than that can never be inserted again.
  */
 export const PRUNE_JOBS = `
 WITH doomed AS (
   SELECT id FROM rewind_jobs
   WHERE state IN ('completed', 'discarded', 'cancelled')
-    AND unique_key IS NULL
+    AND (unique_key IS NULL OR (unique_key LIKE 'cron:%' AND EXISTS (
+      SELECT 1 FROM rewind_cron_schedules AS schedule
+      WHERE starts_with(rewind_jobs.unique_key, 'cron:' || schedule.name || ':')
+        AND rewind_jobs.scheduled_at <= schedule.last_fire_at
+    )))
     AND COALESCE(completed_at, discarded_at, cancelled_at)
       < now() - make_interval(secs => $1::double precision / 1000)
   ORDER BY COALESCE(completed_at, discarded_at, cancelled_at)
