@@ -62,7 +62,8 @@ export interface CrashReport extends CrashCheck {
   readonly elapsedMs: number;
 }
 
-const WORKER = join(import.meta.dirname, 'worker-process.ts');
+/** The entry point of a worker process. */
+export const WORKER_PROCESS = join(import.meta.dirname, 'worker-process.ts');
 
 /** The windows kills are aimed at, in turn; `random` is a kill at an arbitrary moment. */
 const TARGETS = [
@@ -77,7 +78,8 @@ const TARGETS = [
   'append:other',
 ] as const;
 
-const noHooks: CrashHooks = {
+/** Hooks for a process that starts and checks crash sagas but never runs their steps. */
+export const PASSIVE_CRASH_HOOKS: CrashHooks = {
   sql: { query: async () => ({ rows: [], rowCount: 0 }), exec: async () => {} },
   window: async () => {},
 };
@@ -91,7 +93,8 @@ interface Worker {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function runAdmin(url: string, statement: string): Promise<void> {
+/** Runs one statement on its own connection, outside any schema (create or drop one). */
+export async function runAdmin(url: string, statement: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
@@ -150,7 +153,7 @@ class CrashRun {
 
   async spawnWorker(): Promise<void> {
     const id = this.#nextId++;
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS], {
       env: {
         ...process.env,
         DATABASE_URL: this.options.databaseUrl,
@@ -282,7 +285,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
   const sql = createPgSqlClient({ connectionString: options.databaseUrl, schema });
   await migrate(sql);
   await sql.exec(CREATE_EFFECTS_TABLE);
-  const rewind = new Rewind({ sql, sagas: createCrashSagas(noHooks) });
+  const rewind = new Rewind({ sql, sagas: createCrashSagas(PASSIVE_CRASH_HOOKS) });
   const run = new CrashRun(options, schema);
   const workload = generateWorkload(run.random.bind(run), options.sagas);
   const started: StartedCrashSaga[] = [];
