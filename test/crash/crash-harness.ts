@@ -127,6 +127,8 @@ class CrashRun {
   #targetSince = Date.now();
   #lastKill = 0;
   #stopping = false;
+  /** Share of the sagas that have ended, 0 to 1: kills are spread over the run by it. */
+  progress = 0;
 
   constructor(
     private readonly options: CrashHarnessOptions,
@@ -195,7 +197,9 @@ class CrashRun {
   }
 
   #canKill(): boolean {
-    return !this.#stopping && this.#kills < this.options.kills && Date.now() - this.#lastKill > 250;
+    // Kills keep pace with the sagas ending, so they land early, midway and late in the run.
+    const allowed = Math.ceil(this.options.kills * Math.min(1, this.progress * 1.2 + 0.05));
+    return !this.#stopping && this.#kills < allowed && Date.now() - this.#lastKill > 250;
   }
 
   #kill(worker: Worker, window: string): void {
@@ -297,19 +301,17 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     const starting = startSagas(rewind, run, workload, started);
     let lastLog = Date.now();
     const ended = await waitUntil(
-      async () =>
-        started.length === options.sagas && (await countRows(sql, TERMINAL_COUNT)) >= options.sagas,
-      options.timeoutMs ?? 600_000,
-      () => {
-        run.tick();
+      async () => {
+        const count = await countRows(sql, TERMINAL_COUNT);
+        run.progress = count / options.sagas;
         if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();
-          countRows(sql, TERMINAL_COUNT).then(
-            (n) => log(`crash: ${n}/${options.sagas} sagas ended, ${run.kills} kills`),
-            () => {},
-          );
+          log(`crash: ${count}/${options.sagas} sagas ended, ${run.kills} kills`);
         }
+        return started.length === options.sagas && count >= options.sagas;
       },
+      options.timeoutMs ?? 600_000,
+      () => run.tick(),
     );
     await starting;
     // Jobs woken by the last events (a child's end, a late retry) still run; let them.
