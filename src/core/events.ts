@@ -228,8 +228,14 @@ export const BigIntFromStored = new t.Type<bigint, string, unknown>(
   (value) => value.toString(),
 );
 
+/** An event at its place in its stream: what folding a saga's state needs. */
+export interface StreamEvent extends NewEvent {
+  /** Its number in its stream, from 0. */
+  readonly revision: bigint;
+}
+
 /** An event as read back from a store. Revisions and positions are bigints end to end. */
-export interface RecordedEvent extends NewEvent {
+export interface RecordedEvent extends StreamEvent {
   readonly streamName: StreamName;
   /** Its number in its stream, from 0. */
   readonly revision: bigint;

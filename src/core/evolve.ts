@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { cancellationFailure } from './engine-failures.js';
-import type { RecordedEvent, SagaEvent, SagaEventOf } from './events.js';
+import type { SagaEvent, SagaEventOf, StreamEvent } from './events.js';
 import {
   initialSagaState,
   type SagaFacts,
@@ -45,7 +45,7 @@ function withStep(state: Started, step: string, next: StepState): SagaFacts {
 
 function requireStep(
   state: Started,
-  recorded: RecordedEvent,
+  recorded: StreamEvent,
   step: string,
   allowed: readonly StepState['status'][],
 ): StepState {
@@ -60,7 +60,7 @@ function requireStep(
   return current;
 }
 
-function requireStatus(state: Started, recorded: RecordedEvent, allowed: readonly string[]) {
+function requireStatus(state: Started, recorded: StreamEvent, allowed: readonly string[]) {
   if (!allowed.includes(state.status)) {
     throw new InvalidTransitionError(
       recorded.event.type,
@@ -70,7 +70,7 @@ function requireStatus(state: Started, recorded: RecordedEvent, allowed: readonl
   }
 }
 
-function startSaga(recorded: RecordedEvent, event: SagaEventOf<'SagaStarted'>): SagaState {
+function startSaga(recorded: StreamEvent, event: SagaEventOf<'SagaStarted'>): SagaState {
   const { data } = event;
   return {
     status: 'running',
@@ -109,7 +109,7 @@ function complete(state: Started, step: string, next: StepState): Started {
   };
 }
 
-function applyStepEvent(state: Started, recorded: RecordedEvent, event: SagaEvent): SagaState {
+function applyStepEvent(state: Started, recorded: StreamEvent, event: SagaEvent): SagaState {
   const at = recorded.metadata.occurredAt;
   switch (event.type) {
     case 'StepStarted': {
@@ -192,7 +192,7 @@ function outputOf(current: StepState): unknown {
   return current.status === 'completed' ? current.output : undefined;
 }
 
-function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEvent): SagaState {
+function applySagaEvent(state: Started, recorded: StreamEvent, event: SagaEvent): SagaState {
   switch (event.type) {
     case 'CompensationStarted': {
       // A completed saga rolls back only when asked to undo it.
@@ -275,7 +275,7 @@ function applySagaEvent(state: Started, recorded: RecordedEvent, event: SagaEven
  * Folds one event into a saga's state. Pure and total over valid histories; an impossible
  * history throws {@link InvalidTransitionError}.
  */
-export function evolve(state: SagaState, recorded: RecordedEvent): SagaState {
+export function evolve(state: SagaState, recorded: StreamEvent): SagaState {
   const { event } = recorded;
   if (state.status === 'initial') {
     if (event.type !== 'SagaStarted') {
@@ -290,7 +290,7 @@ export function evolve(state: SagaState, recorded: RecordedEvent): SagaState {
 
 /** Folds a whole history, from the initial state or from `from`. */
 export function replay(
-  events: readonly RecordedEvent[],
+  events: readonly StreamEvent[],
   from: SagaState = initialSagaState,
 ): E.Either<HistoryFailure, SagaState> {
   try {

@@ -53,6 +53,19 @@ function tagged(tag: string, value: Json): Json {
   return { [TAG]: tag, value };
 }
 
+/**
+ * Sets an own property, even one named `__proto__`, which plain assignment would take as the
+ * object's prototype and so drop from the stored value.
+ */
+function setEntry<Value>(entries: Record<string, Value>, key: string, value: Value): void {
+  Object.defineProperty(entries, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
 function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -115,7 +128,7 @@ function encodeObject(value: object, path: string, seen: Set<object>): Json {
     }
     const entries: Record<string, Json> = {};
     for (const [key, item] of Object.entries(value)) {
-      entries[key] = encodeAt(item, `${path}.${key}`, seen);
+      setEntry(entries, key, encodeAt(item, `${path}.${key}`, seen));
     }
     return TAG in entries ? tagged('object', entries) : entries;
   } finally {
@@ -180,7 +193,9 @@ function decodeTagged(tag: unknown, inner: unknown, path: string): unknown {
 
 function decodeEntries(value: object, path: string): Record<string, unknown> {
   const entries: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) entries[key] = decodeAt(item, `${path}.${key}`);
+  for (const [key, item] of Object.entries(value)) {
+    setEntry(entries, key, decodeAt(item, `${path}.${key}`));
+  }
   return entries;
 }
 

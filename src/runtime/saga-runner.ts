@@ -8,10 +8,10 @@ import {
   type StepDefinition,
 } from '../core/definition.js';
 import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
-import type { RecordedFailure, SagaEvent } from '../core/events.js';
+import type { RecordedFailure, SagaEvent, StreamEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
 import { isMarkedNonRetryable, toRecordedFailure } from '../core/failure.js';
-import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
+import { childSagaIdOf, EventId, type SagaId, sagaStreamName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { argsFor } from '../core/results.js';
 import { computeRetryDelayMs, maxAttemptsOf, type RetryPolicy } from '../core/retry.js';
@@ -25,12 +25,13 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { EventDecodeFailure, EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
+import { ENGINE_VERSION } from '../version.js';
 import { checkChildSaga, compensateChildSaga, startChildSaga } from './child-sagas.js';
 import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
 import { type AttemptOutcome, runAttempt } from './step-attempt.js';
 import { requestHalt, runInStepContext } from './step-context.js';
 import type { WatchStream } from './stream-watch.js';
-import { StreamWriter } from './stream-writer.js';
+import { type PendingEvent, StreamWriter } from './stream-writer.js';
 
 /** Lifecycle notifications of the saga runner; not stored events. */
 export type SagaNotification =
@@ -96,21 +97,39 @@ type Step = 'continue' | SagaRunOutcome;
 
 /** A step attempt this run has in flight. */
 interface InFlight {
-  readonly done: Promise<'written' | 'conflict' | 'dropped'>;
-  settled: boolean;
+  readonly done: Promise<void>;
 }
+
+// Pending events are folded before they have ids; evolve never reads the id.
+const PROVISIONAL_ID: EventId = (() => {
+  const id = 'provisional';
+  if (!EventId.is(id)) throw new Error('unreachable');
+  return id;
+})();
 
 class SagaRun {
   readonly #streamName;
+  /** The state as written: every event of the stream up to its revision. */
   #state: SagaState = initialSagaState;
   #lastEventId: string | null = null;
   #writer: StreamWriter | undefined;
+  /**
+   * Outcomes of finished attempts not written yet. They go out with the next append, so a
+   * step's result and the start of the steps it unblocks cost one commit, not two.
+   */
+  #pending: PendingEvent[] = [];
   readonly #inFlight = new Map<string, InFlight>();
+  /** Attempts that ended, with the events that record them, in the order they ended. */
+  readonly #ended: { readonly step: string; readonly events: readonly PendingEvent[] }[] = [];
   /** Fires to stop the attempts in flight: rollback, conflict, or the run's own signal. */
   readonly #attempts = new AbortController();
   #conflict = false;
-  /** Resolves when the stream got events this run did not write, or may have. */
-  #appended: Promise<void> = new Promise(() => {});
+  /** True when the stream may hold events this run has not read (at start, after a notify). */
+  #stale = true;
+  /** Resolves when an attempt ends or the stream gets events from elsewhere. */
+  #wakeUp: Promise<void> = Promise.resolve();
+  #appends = 0;
+  #notified = 0;
   #wake: () => void = () => {};
 
   constructor(
@@ -123,8 +142,17 @@ class SagaRun {
   }
 
   async run(): Promise<E.Either<SagaRunFailure, SagaRunOutcome>> {
-    this.#rearmWake();
-    const unwatch = this.deps.watchStream?.(this.#streamName, () => this.#wake());
+    this.#rearm();
+    const unwatch = this.deps.watchStream?.(this.#streamName, () => {
+      // Each of this run's own appends is announced too; only a notification beyond those can
+      // carry someone else's event. A miscount costs one read, or a delay until the next append,
+      // which meets the foreign event anyway.
+      this.#notified += 1;
+      if (this.#notified > this.#appends) {
+        this.#stale = true;
+        this.#wake();
+      }
+    });
     try {
       return await this.#loop();
     } finally {
@@ -134,7 +162,14 @@ class SagaRun {
         this.#attempts.abort();
         await Promise.allSettled([...this.#inFlight.values()].map((entry) => entry.done));
       }
+      this.#collectEnded();
+      if (this.#mayWrite() && this.#pending.length > 0) await this.#write([]);
     }
+  }
+
+  /** A run that lost its lease, or its stream, must not write any more. */
+  #mayWrite(): boolean {
+    return !this.#conflict && !(this.signal.aborted && this.signal.reason === 'lease-lost');
   }
 
   async #loop(): Promise<E.Either<SagaRunFailure, SagaRunOutcome>> {
@@ -143,48 +178,60 @@ class SagaRun {
       if (this.#conflict) return E.right({ _tag: 'SagaConflict' });
       if (this.signal.aborted) return E.right({ _tag: 'SagaInterrupted' });
 
-      // Attempts whose results were written before this read are folded in by it, and only
-      // then stop counting as in flight; otherwise they would look in doubt.
-      const settled = [...this.#inFlight]
-        .filter(([, entry]) => entry.settled)
-        .map(([name]) => name);
-      const loaded = await this.#catchUp();
-      if (E.isLeft(loaded)) return loaded;
-      for (const name of settled) this.#inFlight.delete(name);
-      const state = loaded.right;
+      this.#collectEnded();
+      if (this.#stale) {
+        const loaded = await this.#catchUp();
+        if (E.isLeft(loaded)) return loaded;
+      }
+      const state = this.#provisionalState();
+      if (E.isLeft(state)) return state;
 
       if (!definition) {
-        const resolved = this.deps.registry.resolve(
-          state.saga,
-          state.version,
-          state.definitionHash,
-        );
+        const { saga, version, definitionHash } = state.right;
+        const resolved = this.deps.registry.resolve(saga, version, definitionHash);
         if (E.isLeft(resolved)) return resolved;
         definition = resolved.right;
       }
 
       const inFlight = new Set(this.#inFlight.keys());
-      const decision = decide(definition, state, this.deps.clock.now(), inFlight);
-      const step = await this.#act(definition, state, decision);
-      if (step !== 'continue') return E.right(step);
+      const decision = decide(definition, state.right, this.deps.clock.now(), inFlight);
+      const step = await this.#act(definition, state.right, decision);
+      if (step === 'continue') continue;
+      if (this.#pending.length > 0 && this.#mayWrite()) {
+        const flushed = await this.#write([]);
+        if (flushed !== 'continue') return E.right(flushed);
+      }
+      return E.right(step);
     }
   }
 
-  /** Reads the events appended since the last read and folds them in. */
+  /** Moves the outcomes of attempts that ended into the pending events. */
+  #collectEnded(): void {
+    for (const { step, events } of this.#ended.splice(0)) {
+      this.#inFlight.delete(step);
+      this.#pending.push(...events);
+    }
+  }
+
+  /** Reads the events others appended since the last read and folds them in. */
   async #catchUp(): Promise<E.Either<SagaRunFailure, StartedSagaState>> {
+    this.#stale = false;
     const from = this.#state.status === 'initial' ? 0n : this.#state.revision + 1n;
     const read = await this.deps.store.readStream(this.#streamName, from);
     if (E.isLeft(read)) return read;
-    const folded = replay(read.right, this.#state);
+    return this.#fold(read.right);
+  }
+
+  #fold(events: readonly StreamEvent[]): E.Either<SagaRunFailure, StartedSagaState> {
+    const folded = replay(events, this.#state);
     if (E.isLeft(folded)) return folded;
     this.#state = folded.right;
-    this.#lastEventId = read.right.at(-1)?.eventId ?? this.#lastEventId;
+    this.#lastEventId = events.at(-1)?.eventId ?? this.#lastEventId;
     if (this.#state.status === 'initial') {
       return E.left({ _tag: 'SagaNotFoundFailure', sagaId: this.sagaId });
     }
     this.#writer ??= new StreamWriter(
       this.deps.store,
-      this.deps.clock,
       this.deps.ids,
       this.#streamName,
       this.#state,
@@ -193,14 +240,45 @@ class SagaRun {
     return E.right(this.#state);
   }
 
-  async #write(events: readonly SagaEvent[], at?: Date): Promise<Step> {
+  /** The written state with the pending events folded in after it. */
+  #provisionalState(): E.Either<SagaRunFailure, StartedSagaState> {
+    const state = this.#state;
+    if (state.status === 'initial')
+      return E.left({ _tag: 'SagaNotFoundFailure', sagaId: this.sagaId });
+    const pending = this.#pending.map(({ event, at }, i) => ({
+      eventId: PROVISIONAL_ID,
+      event,
+      revision: state.revision + BigInt(i + 1),
+      metadata: {
+        actor: state.actor,
+        correlationId: state.correlationId,
+        causationId: null,
+        occurredAt: at.toISOString(),
+        engineVersion: ENGINE_VERSION,
+      },
+    }));
+    const folded = replay(pending, state);
+    if (E.isLeft(folded)) return folded;
+    if (folded.right.status === 'initial') throw new Error('a started saga cannot fold back');
+    return E.right(folded.right);
+  }
+
+  /** Writes the pending events, then `events`, in one append. */
+  async #write(events: readonly SagaEvent[], at: Date = this.deps.clock.now()): Promise<Step> {
     if (!this.#writer) throw new Error('no writer before the first read');
-    if (events.length === 0) return 'continue';
-    const appended = await this.#writer.append(events, at);
-    if (E.isRight(appended)) return 'continue';
-    this.#conflict = true;
-    this.#attempts.abort();
-    return { _tag: 'SagaConflict' };
+    const all = [...this.#pending, ...events.map((event) => ({ event, at }))];
+    if (all.length === 0) return 'continue';
+    const appended = await this.#writer.append(all);
+    if (E.isLeft(appended)) {
+      this.#conflict = true;
+      this.#attempts.abort();
+      return { _tag: 'SagaConflict' };
+    }
+    this.#pending = [];
+    this.#appends += 1 + appended.right.foreign.length;
+    const folded = this.#fold([...appended.right.foreign, ...appended.right.written]);
+    if (E.isLeft(folded)) throw new Error(`own events do not fold: ${JSON.stringify(folded.left)}`);
+    return 'continue';
   }
 
   async #act(
@@ -268,23 +346,24 @@ class SagaRun {
     }
   }
 
-  #rearmWake(): void {
-    this.#appended = new Promise((resolve) => {
+  #rearm(): void {
+    this.#wakeUp = new Promise((resolve) => {
       this.#wake = resolve;
     });
   }
 
   /**
-   * Waits for a step in flight to finish, or for the stream to get an event from elsewhere: a
-   * cancel then reaches the steps still running.
+   * Writes what is pending, then waits for a step in flight to end, or for the stream to get an
+   * event from elsewhere: a cancel then reaches the steps still running.
    */
   async #drain(abort: boolean): Promise<Step> {
     if (abort) this.#attempts.abort();
-    const pending = [...this.#inFlight.values()].filter((entry) => !entry.settled);
-    if (pending.length > 0) {
-      await Promise.race([...pending.map((entry) => entry.done), this.#appended]);
-      this.#rearmWake();
+    if (this.#pending.length > 0) {
+      const written = await this.#write([]);
+      if (written !== 'continue') return written;
     }
+    if (this.#ended.length === 0 && this.#inFlight.size > 0) await this.#wakeUp;
+    this.#rearm();
     return 'continue';
   }
 
@@ -349,21 +428,21 @@ class SagaRun {
     for (const run of runs) {
       const step = definitionOfStep(definition, run.step);
       if (!step) throw new Error(`saga ${definition.name} has no step ${run.step}`);
-      const entry: InFlight = { settled: false, done: Promise.resolve('written') };
-      const done = this.#attempt(state, step, run).finally(() => {
-        entry.settled = true;
+      const done = this.#attempt(state, step, run).then((events) => {
+        this.#ended.push({ step: run.step, events });
+        this.#wake();
       });
-      this.#inFlight.set(run.step, Object.assign(entry, { done }));
+      this.#inFlight.set(run.step, { done });
     }
     return 'continue';
   }
 
-  /** Runs one attempt and records its outcome; resolves once the outcome is written (or not). */
+  /** Runs one attempt; resolves with the events that record its outcome (none to drop it). */
   async #attempt(
     state: StartedSagaState,
     step: StepDefinition<unknown, unknown>,
     run: StepRun,
-  ): Promise<'written' | 'conflict' | 'dropped'> {
+  ): Promise<PendingEvent[]> {
     const { body } = step;
     if (body.kind === 'child') throw new Error(`step ${step.name} is a child saga step`);
     const timeout = new AbortController();
@@ -389,29 +468,17 @@ class SagaRun {
     return this.#record(run, outcome);
   }
 
-  async #record(
-    run: StepRun,
-    outcome: AttemptOutcome,
-  ): Promise<'written' | 'conflict' | 'dropped'> {
-    const reason: unknown = this.signal.reason;
-    // A lost lease means another worker owns the saga now: write nothing. At shutdown, an
-    // attempt that was cut short is handed back as interrupted, not failed (BC-25).
-    if (this.signal.aborted && reason === 'lease-lost') return 'dropped';
-    let events = outcome.events;
+  #record(run: StepRun, outcome: AttemptOutcome): PendingEvent[] {
+    // A lost lease or stream means another worker owns the saga now: record nothing.
+    if (!this.#mayWrite()) return [];
+    // At shutdown, an attempt that was cut short is handed back as interrupted, not failed,
+    // and uses up no attempt (BC-25).
     if (outcome.aborted && this.signal.aborted && outcome.events[0]?.type !== 'StepCompleted') {
-      events = [
-        {
-          type: 'StepInterrupted',
-          data: { step: run.step, attempt: run.attempt, reason: 'worker shutdown' },
-        },
-      ];
-    } else if (outcome.aborted && !this.signal.aborted && this.#conflict) {
-      return 'dropped';
+      const data = { step: run.step, attempt: run.attempt, reason: 'worker shutdown' };
+      return [{ event: { type: 'StepInterrupted', data }, at: outcome.at }];
     }
-    const written = await this.#write(events, outcome.at);
-    if (written !== 'continue') return 'conflict';
     this.#announce(run.step, outcome);
-    return 'written';
+    return outcome.events.map((event) => ({ event, at: outcome.at }));
   }
 
   #announce(step: string, outcome: AttemptOutcome): void {
@@ -490,10 +557,8 @@ class SagaRun {
       );
       const dueAt = new Date(at.getTime() + delayMs).toISOString();
       log.warn({ err: failure, dueAt }, 'compensation retry scheduled');
-      return this.#write(
-        [{ type: 'StepCompensationRetryScheduled', data: { step, attempt, failure, dueAt } }],
-        at,
-      );
+      const data = { step, attempt, failure, dueAt };
+      return this.#write([{ type: 'StepCompensationRetryScheduled', data }], at);
     }
     log.error({ err: failure }, 'compensation failed');
     return this.#write([{ type: 'StepCompensationFailed', data: { step, failure } }]);

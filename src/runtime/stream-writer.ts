@@ -1,27 +1,57 @@
 import * as E from 'fp-ts/lib/Either.js';
 
-import type { EventMetadata, NewEvent, SagaEvent } from '../core/events.js';
+import type {
+  EventMetadata,
+  NewEvent,
+  RecordedEvent,
+  SagaEvent,
+  SagaEventType,
+  StreamEvent,
+} from '../core/events.js';
 import type { StreamName } from '../core/ids.js';
 import type { StartedSagaState } from '../core/state.js';
-import type { Clock } from '../ports/clock.js';
-import type { AppendFailure, EventStore } from '../ports/event-store.js';
+import type { AppendFailure, EventStore, ReadFailure } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
 import { ENGINE_VERSION } from '../version.js';
 import { newEventId } from './start-saga.js';
 
+/** An event to write, and when it happened. */
+export interface PendingEvent {
+  readonly event: SagaEvent;
+  readonly at: Date;
+}
+
+/** What an append wrote, and the commands of others it had to let through first. */
+export interface Written {
+  /** Operator commands appended by others since the writer's last append, in order. */
+  readonly foreign: readonly RecordedEvent[];
+  /** The writer's own events, at the revisions they got. */
+  readonly written: readonly StreamEvent[];
+}
+
+/** Events that others may append to a saga's stream while a worker runs it. */
+const COMMAND_TYPES: ReadonlySet<SagaEventType> = new Set([
+  'SagaCancelRequested',
+  'SagaResumeRequested',
+  'SagaUndoRequested',
+]);
+
+// Each retry follows a command of someone else; more than this in one append means a storm.
+const MAX_COMMAND_RETRIES = 10;
+
 /**
- * Appends a worker's events to one saga stream, one append at a time, each at the revision the
- * previous one left. Steps of one batch finish in any order; their results are written in the
- * order they arrive, and a conflict (another writer got there first) is returned, never thrown.
+ * Appends a worker's events to one saga stream, each append at the revision the previous one
+ * left. Operators' commands may arrive in between: they are let through, returned so the saga
+ * folds them in, and the append is retried after them. Any other event in between means
+ * another worker writes the saga: that is a conflict, returned, never thrown, and nothing of
+ * this append is written.
  */
 export class StreamWriter {
   #expected: bigint;
-  #queue: Promise<unknown> = Promise.resolve();
   #causationId: string | null;
 
   constructor(
     private readonly store: EventStore,
-    private readonly clock: Clock,
     private readonly ids: IdGenerator,
     private readonly streamName: StreamName,
     private readonly state: StartedSagaState,
@@ -31,34 +61,48 @@ export class StreamWriter {
     this.#causationId = lastEventId;
   }
 
-  /**
-   * Appends events with the saga's actor and correlation id, caused by the last event written,
-   * stamped `occurredAt` (default: the clock's now).
-   */
-  append(events: readonly SagaEvent[], occurredAt?: Date): Promise<E.Either<AppendFailure, void>> {
-    const next = this.#queue.then(() => this.#appendNow(events, occurredAt ?? this.clock.now()));
-    this.#queue = next.catch(() => {});
-    return next;
+  /** Appends events with the saga's actor and correlation id, each caused by the one before. */
+  async append(
+    pending: readonly PendingEvent[],
+  ): Promise<E.Either<AppendFailure | ReadFailure, Written>> {
+    const newEvents = this.#stamp(pending);
+    const foreign: RecordedEvent[] = [];
+    for (let retry = 0; ; retry++) {
+      const appended = await this.store.appendToStream(this.streamName, newEvents, this.#expected);
+      if (E.isRight(appended)) {
+        const first = this.#expected + 1n;
+        this.#expected = appended.right.nextExpectedRevision;
+        const last = newEvents.at(-1);
+        if (last) this.#causationId = last.eventId;
+        const written = newEvents.map((event, i) => ({ ...event, revision: first + BigInt(i) }));
+        return E.right({ foreign, written });
+      }
+      if (retry >= MAX_COMMAND_RETRIES) return appended;
+      const between = await this.store.readStream(this.streamName, this.#expected + 1n);
+      if (E.isLeft(between)) return between;
+      const others = between.right;
+      if (others.length === 0 || !others.every((r) => COMMAND_TYPES.has(r.event.type))) {
+        return appended;
+      }
+      foreign.push(...others);
+      const last = others.at(-1);
+      if (last) this.#expected = last.revision;
+    }
   }
 
-  async #appendNow(events: readonly SagaEvent[], at: Date): Promise<E.Either<AppendFailure, void>> {
-    const occurredAt = at.toISOString();
-    const newEvents: NewEvent[] = [];
-    for (const event of events) {
+  #stamp(pending: readonly PendingEvent[]): NewEvent[] {
+    let causationId = this.#causationId;
+    return pending.map(({ event, at }) => {
       const metadata: EventMetadata = {
         actor: this.state.actor,
         correlationId: this.state.correlationId,
-        causationId: this.#causationId,
-        occurredAt,
+        causationId,
+        occurredAt: at.toISOString(),
         engineVersion: ENGINE_VERSION,
       };
       const eventId = newEventId(this.ids);
-      newEvents.push({ eventId, event, metadata });
-      this.#causationId = eventId;
-    }
-    const appended = await this.store.appendToStream(this.streamName, newEvents, this.#expected);
-    if (E.isLeft(appended)) return appended;
-    this.#expected = appended.right.nextExpectedRevision;
-    return E.right(undefined);
+      causationId = eventId;
+      return { eventId, event, metadata };
+    });
   }
 }

@@ -37,6 +37,15 @@ describe('saga values', () => {
     );
   });
 
+  it('keeps a key named __proto__ as a key', () => {
+    const original = JSON.parse('{"__proto__": {"admin": true}, "a": 1}');
+    const encoded = encodeValue(original);
+    if (E.isLeft(encoded)) throw new Error(encoded.left.reason);
+    const decoded = decodeValue(JSON.parse(JSON.stringify(encoded.right)));
+    expect(decoded).toEqual(E.right(original));
+    expect(E.isRight(decoded) && Object.keys(decoded.right as object)).toEqual(['__proto__', 'a']);
+  });
+
   it('BC-21: refuses what it cannot keep, naming the path', () => {
     class Money {}
     expect(encodeValue({ a: [1, { fn: () => 1 }] }, 'input')).toEqual(
