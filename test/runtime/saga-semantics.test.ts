@@ -635,3 +635,91 @@ describe('actor', () => {
       expect(recorded.metadata.actor).toEqual(TEST_ACTOR);
   });
 });
+
+describe('versions and shutdown', () => {
+  it('resumes a saga with the version it was started with, while a newer one is registered', async () => {
+    const ran: string[] = [];
+    const build = (version: number) =>
+      defineSaga({
+        name: 'versioned',
+        version,
+        input: Empty,
+        steps: (step) => {
+          const first = step('first', {
+            run: async (_args, ctx): Promise<object> => {
+              ran.push(`v${version}:first`);
+              return ctx.halt('wait');
+            },
+          });
+          const second = step('second', {
+            after: [first],
+            run: async () => {
+              ran.push(`v${version}:second`);
+              return {};
+            },
+          });
+          return version === 1 ? [first, second] : [first];
+        },
+      });
+    const v1 = build(1);
+    const v2 = build(2);
+    const target = run([v1, v2]);
+    const sagaId = await start(target, v1, {});
+    await waitForHistory(target, sagaId, (events) =>
+      describeEvents(events).includes('SagaHalted(first)'),
+    );
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaResumeRequested',
+      data: { payload: {} },
+    });
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(ran).toEqual(['v1:first', 'v1:second']);
+  });
+
+  it('BC-25: at shutdown, hands a step that outlives the grace period back as interrupted', async () => {
+    let attempts = 0;
+    let releaseSecond: () => void = () => {};
+    const saga = defineSaga({
+      name: 'long-step',
+      version: 1,
+      input: Empty,
+      steps: (step) => [
+        step('long', {
+          run: (_args, ctx) =>
+            new Promise((resolve, reject) => {
+              attempts += 1;
+              if (ctx.attempt > 1) {
+                releaseSecond = () => resolve({ attempt: ctx.attempt });
+                releaseSecond();
+                return;
+              }
+              ctx.signal.addEventListener('abort', () => reject(new Error('aborted')));
+            }),
+        }),
+      ],
+    });
+    const first = new TestEngine(db, [saga]).run();
+    const sagaId = await start(first, saga, {});
+    await waitForHistory(first, sagaId, (events) =>
+      describeEvents(events).includes('StepStarted(long)'),
+    );
+    const workerStop = first.stopWorkers(50);
+    await workerStop;
+    const events = describeEvents(await historyOf(first, sagaId));
+    expect(events.at(-1)).toBe('StepInterrupted(long)');
+    const job = await db.sql.query(
+      `SELECT state FROM rewind_jobs WHERE args->>'sagaId' = $1 ORDER BY id DESC LIMIT 1`,
+      [sagaId],
+    );
+    expect(job.rows[0]?.state).not.toBe('executing');
+    await first.stop();
+
+    const second = run([saga]);
+    expect(await second.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(attempts).toBe(2);
+    const attemptsRecorded = (await historyOf(second, sagaId)).flatMap((e) =>
+      e.event.type === 'StepStarted' ? [e.event.data.attempt] : [],
+    );
+    expect(attemptsRecorded).toEqual([1, 2]);
+  });
+});

@@ -2,7 +2,7 @@ import type { AnySagaDefinition } from '../../src/core/definition.js';
 import type { SagaId } from '../../src/core/ids.js';
 import { Rewind } from '../../src/runtime/rewind.js';
 import type { SagaNotification } from '../../src/runtime/saga-runner.js';
-import type { SagaWorkerOptions } from '../../src/runtime/saga-worker.js';
+import type { SagaWorker, SagaWorkerOptions } from '../../src/runtime/saga-worker.js';
 import type { TestDatabase } from './sql.js';
 
 /** The actor of test sagas. */
@@ -17,6 +17,7 @@ export class TestEngine {
   readonly #finished = new Map<SagaId, string>();
   readonly #waiters = new Set<() => void>();
   readonly #stops: (() => Promise<void>)[] = [];
+  readonly #workers: SagaWorker[] = [];
 
   constructor(db: TestDatabase, sagas: readonly AnySagaDefinition[]) {
     this.rewind = new Rewind({ sql: db.sql, sagas });
@@ -35,6 +36,7 @@ export class TestEngine {
     for (let i = 0; i < workers; i++) {
       const worker = this.rewind.createWorker({ pollMs: 20, notify: this.notify, ...options });
       worker.start();
+      this.#workers.push(worker);
       this.#stops.push(() => worker.stop());
     }
     return this;
@@ -56,6 +58,11 @@ export class TestEngine {
       });
     }
     return sagaIds.map((id) => this.#finished.get(id) ?? '');
+  }
+
+  /** Stops the workers with a grace period of `graceMs`, as SIGTERM would. */
+  async stopWorkers(graceMs: number): Promise<void> {
+    await Promise.all(this.#workers.map((worker) => worker.stop(graceMs)));
   }
 
   /** Stops the workers (first) and the projector. */
