@@ -1,6 +1,8 @@
 import pg from 'pg';
 
-import type { SqlClient, SqlExecutor, SqlNotificationHandler, SqlResult } from '../../ports/sql.js';
+import type { Logger } from '../../core/logger.js';
+import type { SqlClient, SqlExecutor, SqlResult } from '../../ports/sql.js';
+import { createListener } from './pg-listener.js';
 
 /** Options of {@link createPgSqlClient}. */
 export interface PgSqlClientOptions {
@@ -10,6 +12,17 @@ export interface PgSqlClientOptions {
   readonly schema?: string;
   /** Connections in the pool. Default: 10. */
   readonly maxConnections?: number;
+  /** How often the listening connection is checked with a query. Default: 5000 ms. */
+  readonly listenerCheckMs?: number;
+  /** How long that check may take before the connection counts as dead. Default: 2000 ms. */
+  readonly listenerCheckTimeoutMs?: number;
+  /**
+   * Told when the listening connection is found dead (`degraded`: notifications are lost until it
+   * is back, so waits fall back to polling) and when it listens again (`restored`).
+   */
+  readonly onListenerState?: (state: 'degraded' | 'restored', error?: unknown) => void;
+  /** Logs `notify degraded` (warn) and `notify restored` (info). Default: silent. */
+  readonly logger?: Logger;
 }
 
 function toResult(result: pg.QueryResult): SqlResult {
@@ -36,18 +49,7 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
   // would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {});
 
-  const listeners = new Map<string, Set<SqlNotificationHandler>>();
-  let listenConnection: Promise<pg.PoolClient> | undefined;
-
-  async function listenClient(): Promise<pg.PoolClient> {
-    listenConnection ??= pool.connect().then((client) => {
-      client.on('notification', (message) => {
-        for (const handler of listeners.get(message.channel) ?? []) handler(message.payload ?? '');
-      });
-      return client;
-    });
-    return listenConnection;
-  }
+  const listener = createListener(pool, options);
 
   return {
     driver: 'pg',
@@ -75,26 +77,10 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
       await pool.query(script);
     },
 
-    async listen(channel, handler) {
-      const client = await listenClient();
-      let handlers = listeners.get(channel);
-      if (!handlers) {
-        handlers = new Set();
-        listeners.set(channel, handlers);
-        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      }
-      handlers.add(handler);
-      return async () => {
-        handlers.delete(handler);
-        if (handlers.size === 0 && listeners.get(channel) === handlers) {
-          listeners.delete(channel);
-          await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
-        }
-      };
-    },
+    listen: (channel, handler) => listener.listen(channel, handler),
 
     async close() {
-      if (listenConnection) (await listenConnection).release();
+      await listener.close();
       await pool.end();
     },
   };
