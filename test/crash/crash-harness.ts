@@ -60,6 +60,8 @@ export interface CrashReport extends CrashCheck {
   readonly killsByWindow: Readonly<Record<string, number>>;
   readonly restarts: number;
   readonly elapsedMs: number;
+  /** The sagas started, to check the run again. */
+  readonly sagaList: readonly StartedCrashSaga[];
 }
 
 /** The entry point of a worker process. */
@@ -335,6 +337,7 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       killsByWindow: run.killsByWindow,
       restarts: run.restarts,
       elapsedMs: Date.now() - began,
+      sagaList: started,
     };
   } finally {
     await run.stopAll();
