@@ -103,11 +103,11 @@ export function verifyChain(streamName: string, rows: readonly ChainRow[]): Stre
   return { streamName, events: rows.length, headHash, findings };
 }
 
-/** Reads one stream's chain and verifies it. */
-export async function checkStreamIntegrity(
+/** One stream's rows as stored, and the ones that do not decode at all. */
+export async function readChainRows(
   db: SqlExecutor,
   streamName: StreamName,
-): Promise<StreamIntegrity> {
+): Promise<{ rows: ChainRow[]; undecodable: IntegrityFinding[] }> {
   const result = await db.query(SELECT_STREAM_CHAIN, [streamName]);
   const rows: ChainRow[] = [];
   const undecodable: IntegrityFinding[] = [];
@@ -116,13 +116,19 @@ export async function checkStreamIntegrity(
     if (E.isRight(decoded)) rows.push(decoded.right);
     else {
       const { path, message } = describeDecodeErrors(decoded.left);
-      undecodable.push({
-        _tag: 'RowDecodeFinding',
-        revision: BigInt(index),
-        detail: `${path}: ${message}`,
-      });
+      const detail = `${path}: ${message}`;
+      undecodable.push({ _tag: 'RowDecodeFinding', revision: BigInt(index), detail });
     }
   });
+  return { rows, undecodable };
+}
+
+/** Reads one stream's chain and verifies it. */
+export async function checkStreamIntegrity(
+  db: SqlExecutor,
+  streamName: StreamName,
+): Promise<StreamIntegrity> {
+  const { rows, undecodable } = await readChainRows(db, streamName);
   const verdict = verifyChain(streamName, rows);
   return { ...verdict, findings: [...undecodable, ...verdict.findings] };
 }

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
 import { runMigrateCommand } from './migrate-command.js';
+import { registerAuditCommands } from './register-audit-commands.js';
 import { registerInspectCommands } from './register-inspect-commands.js';
 import { runCommand } from './run-command.js';
 import { runVerifyCommand } from './verify-command.js';
@@ -50,10 +51,12 @@ program
   .option('--saga <id>', 'verify this saga only')
   .option('--json', 'print one JSON line per saga')
   .option('--sagas <module>', 'a module exporting saga definitions to verify against')
-  .action((options: { saga?: string; json?: boolean; sagas?: string }) =>
+  .option('--integrity', "check every stream's hash chain: name edited, removed, moved events")
+  .action((options: { saga?: string; json?: boolean; sagas?: string; integrity?: boolean }) =>
     runCommand((io) =>
       runVerifyCommand(io, {
         json: options.json === true,
+        integrity: options.integrity === true,
         ...(options.saga === undefined ? {} : { saga: options.saga }),
         ...(options.sagas === undefined ? {} : { sagas: options.sagas }),
       }),
@@ -61,5 +64,6 @@ program
   );
 
 registerInspectCommands(program);
+registerAuditCommands(program);
 
 await program.parseAsync(process.argv);

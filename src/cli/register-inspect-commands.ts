@@ -7,7 +7,7 @@ import { runCommand } from './run-command.js';
 import { runStateCommand } from './state-command.js';
 
 /** Commander's parsed options of a command with the actor options and `--json`. */
-interface CommonOptions extends ActorOptions {
+export interface CommonOptions extends ActorOptions {
   readonly json?: boolean;
 }
 
@@ -24,7 +24,8 @@ export function withCommonOptions(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-function actorOf(options: CommonOptions): ActorOptions {
+/** The actor options of parsed options. */
+export function actorOf(options: CommonOptions): ActorOptions {
   return {
     ...(options.actor === undefined ? {} : { actor: options.actor }),
     ...(options.tenant === undefined ? {} : { tenant: options.tenant }),

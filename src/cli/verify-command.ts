@@ -14,6 +14,7 @@ import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
 import { SagaRegistry } from '../runtime/saga-registry.js';
 import { verifyHistory } from '../runtime/verify-history.js';
+import { runIntegrityCommand } from './integrity-command.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
 /** Options of `rewind verify`. */
@@ -24,6 +25,8 @@ export interface VerifyCommandOptions {
   readonly json: boolean;
   /** A module whose exports include saga definitions, verified beside the built-in ones. */
   readonly sagas?: string;
+  /** Check the hash chains instead (tamper evidence); see {@link runIntegrityCommand}. */
+  readonly integrity?: boolean;
 }
 
 /** Whether a value is a saga definition as {@link defineSaga} builds it. */
@@ -117,6 +120,7 @@ export async function runVerifyCommand(
   io: CommandIo,
   options: VerifyCommandOptions,
 ): Promise<CommandResult> {
+  if (options.integrity) return runIntegrityCommand(io, options);
   if (options.saga !== undefined && !SagaId.is(options.saga)) {
     return refuse('verify: --saga must not be empty', 2);
   }

@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+
+import * as E from 'fp-ts/lib/Either.js';
+
+import { replay } from '../core/evolve.js';
+import {
+  decodeNdjson,
+  describeNdjsonLineFailure,
+  groupByStream,
+  toRecordedEvent,
+} from '../inspect/ndjson.js';
+import { encodeSagaState } from '../inspect/saga-state-codec.js';
+import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
+import { buildTimeline, formatTimeline } from './timeline.js';
+
+/**
+ * `rewind replay --file <f> [--at <n>] [--json]`: folds the sagas of an NDJSON export offline,
+ * with no database, and prints each one's timeline and state (after event `n`, default the last).
+ */
+export async function runReplayCommand(
+  io: CommandIo,
+  options: { readonly file?: string; readonly at?: string; readonly json: boolean },
+): Promise<CommandResult> {
+  if (options.file === undefined) return refuse('replay: --file <f> is required', 2);
+  const at =
+    options.at === undefined
+      ? E.right(undefined)
+      : decodeArgument(RevisionArgument, 'replay: --at', options.at);
+  if (E.isLeft(at)) return refuse(at.left, 2);
+  const text = await readFile(options.file, 'utf8').catch(() => undefined);
+  if (text === undefined) return refuse(`replay: cannot read ${options.file}`, 2);
+  const decoded = decodeNdjson(text, options.file);
+  if (E.isLeft(decoded)) return refuse(`replay: ${describeNdjsonLineFailure(decoded.left)}`);
+
+  for (const [streamName, entries] of groupByStream(decoded.right)) {
+    const events = entries.map(({ event }) => toRecordedEvent(event));
+    const upTo =
+      at.right === undefined
+        ? events
+        : events.filter((event) => event.revision <= (at.right ?? 0n));
+    const state = replay(upTo);
+    if (E.isLeft(state)) {
+      const { revision, eventType, detail } = state.left;
+      return refuse(
+        `replay: ${streamName} event ${revision} (${eventType}) does not fit: ${detail}`,
+      );
+    }
+    if (options.json) {
+      io.out(
+        JSON.stringify({
+          stream: streamName,
+          events: upTo.length,
+          state: encodeSagaState(state.right),
+        }),
+      );
+      continue;
+    }
+    io.out(`${streamName}: ${upTo.length} event(s), ${state.right.status}`);
+    io.out(formatTimeline(buildTimeline(upTo)));
+    io.out(JSON.stringify(encodeSagaState(state.right), null, 2));
+  }
+  return succeed;
+}
