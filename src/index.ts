@@ -63,10 +63,10 @@ export {
   type RewindOptions,
   type RunningProjector,
 } from './runtime/rewind.js';
+export type { SagaNotification } from './runtime/saga-notification.js';
 export { SagaRegistry } from './runtime/saga-registry.js';
 export {
   advanceSaga,
-  type SagaNotification,
   type SagaRunFailure,
   type SagaRunOutcome,
 } from './runtime/saga-runner.js';

@@ -5,7 +5,7 @@ import type { SagaId } from '../../src/core/ids.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import { Rewind } from '../../src/runtime/rewind.js';
-import type { SagaNotification } from '../../src/runtime/saga-runner.js';
+import type { SagaNotification } from '../../src/runtime/saga-notification.js';
 import { describeStartSagaFailure } from '../../src/runtime/start-saga.js';
 import { resolveExampleFile } from './files.js';
 import { checkShopInvariants, type ShopCheck } from './invariants.js';

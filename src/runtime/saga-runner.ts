@@ -1,20 +1,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import { type Decision, decide, definitionOfStep, type StepRun } from '../core/decide.js';
-import {
-  type AnySagaDefinition,
-  DEFAULT_COMPENSATE_RETRY,
-  type StepContext,
-  type StepDefinition,
-} from '../core/definition.js';
+import type { AnySagaDefinition, StepContext, StepDefinition } from '../core/definition.js';
 import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
-import type { RecordedFailure, SagaEvent, StreamEvent } from '../core/events.js';
+import type { SagaEvent, StreamEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
-import { isMarkedNonRetryable, toRecordedFailure } from '../core/failure.js';
-import { childSagaIdOf, EventId, type SagaId, sagaStreamName } from '../core/ids.js';
+import { type SagaId, sagaStreamName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { argsFor } from '../core/results.js';
-import { computeRetryDelayMs, maxAttemptsOf, type RetryPolicy } from '../core/retry.js';
 import {
   initialSagaState,
   parseMapElementName,
@@ -25,37 +18,14 @@ import {
 import type { Clock } from '../ports/clock.js';
 import type { EventDecodeFailure, EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
-import { ENGINE_VERSION } from '../version.js';
-import { checkChildSaga, compensateChildSaga, startChildSaga } from './child-sagas.js';
+import { checkChildSaga, startChildSaga } from './child-sagas.js';
+import { runCompensation } from './run-compensation.js';
+import type { SagaNotification } from './saga-notification.js';
 import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
 import { type AttemptOutcome, runAttempt } from './step-attempt.js';
-import { requestHalt, runInStepContext } from './step-context.js';
+import { requestHalt } from './step-context.js';
 import type { WatchStream } from './stream-watch.js';
-import { type PendingEvent, StreamWriter } from './stream-writer.js';
-
-/** Lifecycle notifications of the saga runner; not stored events. */
-export type SagaNotification =
-  | { readonly type: 'saga:step:completed'; readonly sagaId: SagaId; readonly step: string }
-  | {
-      readonly type: 'saga:step:failed';
-      readonly sagaId: SagaId;
-      readonly step: string;
-      readonly failure: RecordedFailure;
-      readonly retryAt: string | null;
-    }
-  | { readonly type: 'saga:compensating'; readonly sagaId: SagaId; readonly step: string | null }
-  | { readonly type: 'saga:halted'; readonly sagaId: SagaId; readonly step: string }
-  | {
-      readonly type: 'saga:compensation:failed';
-      readonly sagaId: SagaId;
-      readonly step: string;
-      readonly failure: RecordedFailure;
-    }
-  | {
-      readonly type: 'saga:finished';
-      readonly sagaId: SagaId;
-      readonly status: 'completed' | 'compensated' | 'failed';
-    };
+import { foldPending, type PendingEvent, StreamWriter } from './stream-writer.js';
 
 /** What the runner needs. */
 export interface SagaRunnerDeps {
@@ -99,13 +69,6 @@ type Step = 'continue' | SagaRunOutcome;
 interface InFlight {
   readonly done: Promise<void>;
 }
-
-// Pending events are folded before they have ids; evolve never reads the id.
-const PROVISIONAL_ID: EventId = (() => {
-  const id = 'provisional';
-  if (!EventId.is(id)) throw new Error('unreachable');
-  return id;
-})();
 
 class SagaRun {
   readonly #streamName;
@@ -243,24 +206,10 @@ class SagaRun {
   /** The written state with the pending events folded in after it. */
   #provisionalState(): E.Either<SagaRunFailure, StartedSagaState> {
     const state = this.#state;
-    if (state.status === 'initial')
+    if (state.status === 'initial') {
       return E.left({ _tag: 'SagaNotFoundFailure', sagaId: this.sagaId });
-    const pending = this.#pending.map(({ event, at }, i) => ({
-      eventId: PROVISIONAL_ID,
-      event,
-      revision: state.revision + BigInt(i + 1),
-      metadata: {
-        actor: state.actor,
-        correlationId: state.correlationId,
-        causationId: null,
-        occurredAt: at.toISOString(),
-        engineVersion: ENGINE_VERSION,
-      },
-    }));
-    const folded = replay(pending, state);
-    if (E.isLeft(folded)) return folded;
-    if (folded.right.status === 'initial') throw new Error('a started saga cannot fold back');
-    return E.right(folded.right);
+    }
+    return foldPending(state, this.#pending);
   }
 
   /** Writes the pending events, then `events`, in one append. */
@@ -501,67 +450,11 @@ class SagaRun {
     state: StartedSagaState,
     decision: Extract<Decision, { type: 'compensateStep' }>,
   ): Promise<Step> {
-    const { step: name, undo, attempt } = decision;
-    const step = definitionOfStep(definition, name);
-    if (!step) throw new Error(`saga ${definition.name} has no step ${name}`);
-    if (step.body.kind === 'child') {
-      const childSagaId = childSagaIdOf(this.sagaId, name);
-      const events = await compensateChildSaga(this.deps, state, name, childSagaId);
-      if (events.length === 0) return { _tag: 'SagaWaiting', until: null };
-      return this.#write(events);
-    }
-
-    const recorded = stepStateOf(state, name);
-    const ctx = {
-      ...this.#context(state, name, attempt, new AbortController().signal),
-      idempotencyKey: `${this.sagaId}:${name}:compensate`,
-      stepIdempotencyKey: `${this.sagaId}:${name}`,
-      input: state.input,
-    };
-    const { body } = step;
-    // Compensations run in a scope of their own: cancelling the saga must not cancel its undo
-    // (BC-12), so their signal never fires.
-    const work = async () => {
-      if (undo === 'attempt') {
-        if (body.kind === 'task' && body.compensateAttempt) await body.compensateAttempt(ctx);
-        return;
-      }
-      const output = recorded.status === 'completed' ? recorded.output : undefined;
-      await body.compensate?.(output, ctx);
-    };
-    try {
-      await runInStepContext(ctx, work);
-    } catch (thrown) {
-      return this.#recordUndoFailure(name, attempt, body.compensateRetry, thrown, ctx.logger);
-    }
-    ctx.logger.debug('step compensated');
-    return this.#write([{ type: 'StepCompensated', data: { step: name } }]);
-  }
-
-  #recordUndoFailure(
-    step: string,
-    attempt: number,
-    policy: RetryPolicy | undefined,
-    thrown: unknown,
-    log: Logger,
-  ): Promise<Step> {
-    const failure = toRecordedFailure(thrown);
-    const retryPolicy = policy ?? DEFAULT_COMPENSATE_RETRY;
-    this.deps.notify?.({ type: 'saga:compensation:failed', sagaId: this.sagaId, step, failure });
-    if (attempt < maxAttemptsOf(retryPolicy) && !isMarkedNonRetryable(thrown)) {
-      const at = this.deps.clock.now();
-      const delayMs = computeRetryDelayMs(
-        retryPolicy,
-        attempt + 1,
-        (this.deps.random ?? Math.random)(),
-      );
-      const dueAt = new Date(at.getTime() + delayMs).toISOString();
-      log.warn({ err: failure, dueAt }, 'compensation retry scheduled');
-      const data = { step, attempt, failure, dueAt };
-      return this.#write([{ type: 'StepCompensationRetryScheduled', data }], at);
-    }
-    log.error({ err: failure }, 'compensation failed');
-    return this.#write([{ type: 'StepCompensationFailed', data: { step, failure } }]);
+    const { step, attempt } = decision;
+    const ctx = this.#context(state, step, attempt, new AbortController().signal);
+    const undone = await runCompensation(this.deps, definition, state, decision, ctx);
+    if (undone === 'waiting') return { _tag: 'SagaWaiting', until: null };
+    return this.#write(undone.events, undone.at);
   }
 }
 

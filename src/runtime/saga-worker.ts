@@ -18,13 +18,9 @@ import { extendLease } from '../queue/lease.js';
 import { JOBS_CHANNEL } from '../queue/sql/insert-jobs.js';
 import { NotificationWakeup } from '../queue/wakeup.js';
 import { describeSagaRunFailure } from './describe-failure.js';
+import type { SagaNotification } from './saga-notification.js';
 import type { SagaRegistry } from './saga-registry.js';
-import {
-  advanceSaga,
-  type InterruptReason,
-  type SagaNotification,
-  type SagaRunOutcome,
-} from './saga-runner.js';
+import { advanceSaga, type InterruptReason, type SagaRunOutcome } from './saga-runner.js';
 import { StreamWatch } from './stream-watch.js';
 
 /** The abort signal of one job's run, and whether it fired because the lease was lost. */

@@ -8,7 +8,8 @@ import type {
   SagaEventType,
   StreamEvent,
 } from '../core/events.js';
-import type { StreamName } from '../core/ids.js';
+import { type HistoryFailure, replay } from '../core/evolve.js';
+import { EventId, type StreamName } from '../core/ids.js';
 import type { StartedSagaState } from '../core/state.js';
 import type { AppendFailure, EventStore, ReadFailure } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
@@ -105,4 +106,37 @@ export class StreamWriter {
       return { eventId, event, metadata };
     });
   }
+}
+
+// Pending events are folded before they have ids; evolve never reads the id.
+const PROVISIONAL_ID: EventId = (() => {
+  const id = 'provisional';
+  if (!EventId.is(id)) throw new Error('unreachable');
+  return id;
+})();
+
+/**
+ * A saga's state with events not written yet folded in after it, at the revisions they will
+ * get if nobody else writes first: what the runner decides on.
+ */
+export function foldPending(
+  state: StartedSagaState,
+  pending: readonly PendingEvent[],
+): E.Either<HistoryFailure, StartedSagaState> {
+  const events = pending.map(({ event, at }, i) => ({
+    eventId: PROVISIONAL_ID,
+    event,
+    revision: state.revision + BigInt(i + 1),
+    metadata: {
+      actor: state.actor,
+      correlationId: state.correlationId,
+      causationId: null,
+      occurredAt: at.toISOString(),
+      engineVersion: ENGINE_VERSION,
+    },
+  }));
+  const folded = replay(events, state);
+  if (E.isLeft(folded)) return folded;
+  if (folded.right.status === 'initial') throw new Error('a started saga cannot fold back');
+  return E.right(folded.right);
 }

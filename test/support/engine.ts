@@ -1,7 +1,7 @@
 import type { AnySagaDefinition } from '../../src/core/definition.js';
 import type { SagaId } from '../../src/core/ids.js';
 import { Rewind } from '../../src/runtime/rewind.js';
-import type { SagaNotification } from '../../src/runtime/saga-runner.js';
+import type { SagaNotification } from '../../src/runtime/saga-notification.js';
 import type { SagaWorker, SagaWorkerOptions } from '../../src/runtime/saga-worker.js';
 import type { TestDatabase } from './sql.js';
 
