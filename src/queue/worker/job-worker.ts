@@ -292,13 +292,19 @@ export class JobWorker {
     const held = [...this.#running.values()].filter((entry) => entry.reason === undefined);
     if (held.length === 0) return;
     this.#beating = true;
+    const byId = new Map(held.map((entry) => [entry.job.id, entry]));
+    const requestedAt = performance.now();
     extendLeases(
       this.#options.sql,
       held.map((entry) => entry.job),
       this.#leaseMs,
     )
       .then(
-        ({ lost }) => {
+        ({ changed, lost }) => {
+          for (const id of changed) {
+            const entry = byId.get(id);
+            if (entry) this.#armDeadline(entry, requestedAt);
+          }
           for (const id of lost) this.#abort(id.toString(), 'lost');
         },
         (error: unknown) => this.#logger.warn({ err: error }, 'heartbeat failed'),
