@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 
 import type { ActorOptions } from './cli-actor.js';
 import { runDiffCommand } from './diff-command.js';
+import { runForkCommand } from './fork-command.js';
 import { runPlanCommand } from './plan-command.js';
 import { runCommand } from './run-command.js';
 import { runStateCommand } from './state-command.js';
@@ -33,8 +34,40 @@ export function actorOf(options: CommonOptions): ActorOptions {
   };
 }
 
-/** Registers the time-travel commands: state, diff, plan. */
+interface ForkOptions extends CommonOptions {
+  at: string;
+  input?: string;
+  live?: boolean;
+  keepFailures?: boolean;
+  sagas?: string;
+}
+
+/** Registers the time-travel commands: state, diff, plan, fork. */
 export function registerInspectCommands(program: Command): void {
+  withCommonOptions(
+    program
+      .command('fork')
+      .description('what-if: replay to an event and run on with stubbed steps (or --live)')
+      .argument('<sagaId>', 'the saga id')
+      .requiredOption('--at <n>', 'the event to fork after')
+      .option('--input <patch>', 'a JSON merge patch applied to the input')
+      .option('--live', 'start a real new saga, caused by the original event')
+      .option('--keep-failures', 'dry run: replay recorded step failures instead of stubbing')
+      .option('--sagas <module>', 'a module exporting saga definitions'),
+  ).action((sagaId: string, options: ForkOptions) =>
+    runCommand((io) =>
+      runForkCommand(io, sagaId, {
+        ...actorOf(options),
+        at: options.at,
+        live: options.live === true,
+        keepFailures: options.keepFailures === true,
+        json: options.json === true,
+        ...(options.input === undefined ? {} : { input: options.input }),
+        ...(options.sagas === undefined ? {} : { sagas: options.sagas }),
+      }),
+    ),
+  );
+
   withCommonOptions(
     program
       .command('state')
