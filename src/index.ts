@@ -3,6 +3,10 @@
  */
 
 export {
+  createEventStoreDbEventStore,
+  type EventStoreDbEventStoreOptions,
+} from './adapters/eventstoredb/eventstoredb-event-store.js';
+export {
   createPgliteSqlClient,
   type PgliteSqlClientOptions,
 } from './adapters/pglite/pglite-sql-client.js';
@@ -58,6 +62,7 @@ export type { SqlClient, SqlExecutor, SqlResult, SqlRow } from './ports/sql.js';
 export { RewindConfig, readConfigFromEnv } from './runtime/config.js';
 export {
   openDatabase,
+  openEventStore,
   openMigratedDatabase,
   Rewind,
   type RewindOptions,

@@ -12,6 +12,12 @@ const PostgresUrl = t.refinement(
   'a postgres:// connection URL',
 );
 
+const EventStoreUrl = t.refinement(
+  t.string,
+  (url) => /^(esdb|kurrentdb)(\+discover)?:\/\//.test(url),
+  'an esdb:// connection string',
+);
+
 /** Where Rewind keeps its data, from the environment or from code. */
 export const RewindConfig = t.intersection(
   [
@@ -22,6 +28,8 @@ export const RewindConfig = t.intersection(
     t.partial({
       /** Postgres for events and jobs (`DATABASE_URL`). Default: the embedded PGlite. */
       databaseUrl: PostgresUrl,
+      /** EventStoreDB for the events (`EVENTSTORE_URL`); jobs stay in Postgres. Default: none. */
+      eventstoreUrl: EventStoreUrl,
     }),
   ],
   'RewindConfig',
@@ -37,7 +45,8 @@ export interface ConfigFailure {
 const DEFAULT_DATA_DIR = '.rewind';
 
 /**
- * Reads the configuration from environment variables: `DATABASE_URL` (Postgres), and
+ * Reads the configuration from environment variables: `DATABASE_URL` (Postgres),
+ * `EVENTSTORE_URL` (EventStoreDB for the events), and
  * `REWIND_DATA_DIR` (the embedded database's folder, default `.rewind` in the working folder).
  */
 export function readConfigFromEnv(
@@ -46,11 +55,16 @@ export function readConfigFromEnv(
   const raw = {
     dataDir: env.REWIND_DATA_DIR ?? DEFAULT_DATA_DIR,
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.EVENTSTORE_URL ? { eventstoreUrl: env.EVENTSTORE_URL } : {}),
   };
   const decoded = RewindConfig.decode(raw);
   if (E.isRight(decoded)) return decoded;
   const { path, message } = describeDecodeErrors(decoded.left);
-  const variable = path.includes('databaseUrl') ? 'DATABASE_URL' : 'REWIND_DATA_DIR';
+  const variable = path.includes('databaseUrl')
+    ? 'DATABASE_URL'
+    : path.includes('eventstoreUrl')
+      ? 'EVENTSTORE_URL'
+      : 'REWIND_DATA_DIR';
   return E.left({ _tag: 'ConfigFailure', message: `${variable}: ${message}` });
 }
 

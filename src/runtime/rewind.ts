@@ -1,6 +1,7 @@
+import { EventStoreDBClient } from '@eventstore/db-client';
 import * as E from 'fp-ts/lib/Either.js';
-
 import { jobFeeder } from '../../projections/job-feeder.js';
+import { createEventStoreDbEventStore } from '../adapters/eventstoredb/eventstoredb-event-store.js';
 import { createPgliteSqlClient } from '../adapters/pglite/pglite-sql-client.js';
 import { migrate } from '../adapters/postgres/migrate.js';
 import { createPgSqlClient } from '../adapters/postgres/pg-sql-client.js';
@@ -122,6 +123,15 @@ export class Rewind {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+/** The event store a configuration names: EventStoreDB, or the Postgres store on `sql`. */
+export function openEventStore(config: RewindConfig, sql: SqlClient): EventStore {
+  if (config.eventstoreUrl) {
+    const client = EventStoreDBClient.connectionString(config.eventstoreUrl);
+    return createEventStoreDbEventStore({ client });
+  }
+  return createPostgresEventStore({ sql });
 }
 
 /** Opens the database a configuration names: Postgres, or the embedded PGlite in `dataDir`. */
