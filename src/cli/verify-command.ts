@@ -80,7 +80,7 @@ async function listSagaStreams(store: EventStore): Promise<E.Either<ReadFailure,
   }
 }
 
-function formatResult(
+function describeVerification(
   streamName: StreamName,
   events: readonly RecordedEvent[],
   registry: SagaRegistry,
@@ -103,11 +103,27 @@ function formatResult(
   };
 }
 
-async function definitionsFor(io: CommandIo, options: VerifyCommandOptions, shop: Shop) {
+/** The built-in definitions and those of `--sagas`; left with a message when it cannot load. */
+async function loadSagaRegistry(
+  io: CommandIo,
+  options: VerifyCommandOptions,
+  shop: Shop,
+): Promise<E.Either<string, SagaRegistry>> {
   const definitions: AnySagaDefinition[] = [createOrderSaga(shop)];
-  if (options.sagas) definitions.push(...(await importSagaDefinitions(options.sagas)));
+  if (options.sagas) {
+    // A module that cannot be loaded is the user's input, not our crash: say which and why.
+    const imported = await importSagaDefinitions(options.sagas).then(
+      (found) => E.right(found),
+      (error: unknown) => E.left(error instanceof Error ? error.message : String(error)),
+    );
+    if (E.isLeft(imported)) return E.left(`verify: --sagas ${options.sagas}: ${imported.left}`);
+    if (imported.right.length === 0) {
+      return E.left(`verify: --sagas ${options.sagas} exports no saga definitions`);
+    }
+    definitions.push(...imported.right);
+  }
   io.logger.debug({ sagas: definitions.map((d) => `${d.name}@${d.version}`) }, 'verifying');
-  return new SagaRegistry(definitions);
+  return E.right(new SagaRegistry(definitions));
 }
 
 /**
@@ -126,7 +142,8 @@ export async function runVerifyCommand(
   }
   const sql = await openMigratedDatabase(io.config);
   try {
-    const registry = await definitionsFor(io, options, new Shop(sql));
+    const registry = await loadSagaRegistry(io, options, new Shop(sql));
+    if (E.isLeft(registry)) return refuse(registry.left, 2);
     const store = createPostgresEventStore({ sql });
     const streams = options.saga
       ? E.right([sagaStreamName(options.saga)])
@@ -138,7 +155,7 @@ export async function runVerifyCommand(
       const events = await store.readStream(streamName);
       if (E.isLeft(events)) return refuse(describeSagaRunFailure(events.left));
       if (events.right.length === 0) return refuse(`verify: saga ${options.saga} has no events`);
-      const result = formatResult(streamName, events.right, registry);
+      const result = describeVerification(streamName, events.right, registry.right);
       if (!result.ok) diverged += 1;
       io.out(options.json ? JSON.stringify(result.json) : result.text);
     }

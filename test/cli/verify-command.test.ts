@@ -91,4 +91,11 @@ describe('rewind verify', () => {
       expect.objectContaining({ matches: false, revision: '0', eventType: 'SagaStarted' }),
     ]);
   });
+
+  it('refuses a --sagas module that cannot be loaded, naming it, with exit code 2', async () => {
+    const { result } = await verify({ sagas: join(dataDir, 'missing.ts') });
+    expect(result).toEqual(
+      E.left({ exitCode: 2, message: expect.stringContaining('verify: --sagas') }),
+    );
+  });
 });
