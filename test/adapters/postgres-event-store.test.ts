@@ -10,7 +10,7 @@ import { createPostgresEventStore } from '../../src/adapters/postgres/postgres-e
 import {
   APPEND_LOCK_CLASS,
   EVENTS_APPENDED_CHANNEL,
-  INSERT_EVENTS,
+  INSERT_EVENTS_AND_NOTIFY,
   LOCK_APPENDS,
 } from '../../src/adapters/postgres/sql/events.js';
 import type { NewEvent, RecordedEvent } from '../../src/core/events.js';
@@ -97,7 +97,7 @@ function pauseAppends(sql: SqlClient, pauses: Pauses): SqlClient {
           query: async (text, params) => {
             if (text === LOCK_APPENDS) await pauses.beforeLock?.(tx);
             const result = await tx.query(text, params);
-            if (text === INSERT_EVENTS) await pauses.afterInsert?.();
+            if (text === INSERT_EVENTS_AND_NOTIFY) await pauses.afterInsert?.();
             return result;
           },
         }),

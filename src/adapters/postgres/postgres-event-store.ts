@@ -23,14 +23,13 @@ import type { SqlClient, SqlExecutor, SqlRow } from '../../ports/sql.js';
 import { GENESIS_HASH, hashEvent } from './event-hash.js';
 import {
   EVENT_ID_CONSTRAINT,
-  INSERT_EVENTS,
+  INSERT_EVENTS_AND_NOTIFY,
   LOCK_APPENDS,
-  NOTIFY_APPENDED,
   SELECT_ALL_EVENTS,
-  SELECT_EVENT_HASH,
   SELECT_EVENT_IDS,
   SELECT_LAST_REVISION,
   SELECT_STREAM_EVENTS,
+  SELECT_STREAM_HEAD,
   SELECT_STREAM_RANGE,
   STREAM_REVISION_CONSTRAINT,
 } from './sql/events.js';
@@ -99,22 +98,6 @@ async function resolveMismatch(
   return E.left({ _tag: 'VersionConflictFailure', streamName, expected, actual });
 }
 
-const HashRow = t.type({ hash: t.union([t.null, t.string]) });
-
-/** The hash of the event at `revision`, the one a batch appended after it chains to. */
-async function readPreviousHash(
-  db: SqlExecutor,
-  streamName: StreamName,
-  expected: ExpectedRevision,
-): Promise<string> {
-  if (expected === 'no_stream') return GENESIS_HASH;
-  const result = await db.query(SELECT_EVENT_HASH, [streamName, String(expected)]);
-  // An event written before hashes were kept (migration 005) starts a new chain.
-  return result.rows[0] === undefined
-    ? GENESIS_HASH
-    : (decodeTrusted(HashRow, result.rows[0]).hash ?? GENESIS_HASH);
-}
-
 /** A value as jsonb gives it back: plain JSON, without undefined fields. The hash covers this. */
 function asStoredJson(value: unknown): unknown {
   const parsed: unknown = JSON.parse(JSON.stringify(value));
@@ -143,26 +126,39 @@ function encodeBatch(
   return JSON.stringify(rows);
 }
 
+const StreamHeadRow = t.type({ revision: BigIntFromStored, hash: t.union([t.null, t.string]) });
+
+/** The stream's last revision and the hash a batch appended after it chains to. */
+async function readStreamHead(db: SqlExecutor, streamName: StreamName) {
+  const result = await db.query(SELECT_STREAM_HEAD, [streamName]);
+  const row = result.rows[0];
+  if (row === undefined) return { revision: 'no_stream' as const, hash: GENESIS_HASH };
+  const head = decodeTrusted(StreamHeadRow, row);
+  // An event written before hashes were kept (migration 005) starts a new chain.
+  return { revision: head.revision, hash: head.hash ?? GENESIS_HASH };
+}
+
 async function appendInTransaction(
   tx: SqlExecutor,
   streamName: StreamName,
   events: readonly NewEvent[],
   expected: ExpectedRevision,
 ): Promise<E.Either<AppendFailure, AppendResult>> {
-  const actual = await readLastRevision(tx, streamName);
-  if (actual !== expected) return resolveMismatch(tx, streamName, events, expected, actual);
+  const head = await readStreamHead(tx, streamName);
+  if (head.revision !== expected) {
+    return resolveMismatch(tx, streamName, events, expected, head.revision);
+  }
 
   const first = revisionNumber(expected) + 1n;
   const nextExpectedRevision = first + BigInt(events.length) - 1n;
   if (events.length === 0) return E.right({ nextExpectedRevision, alreadyAppended: false });
 
   // Nothing in this transaction may write before the lock: its transaction id must be drawn
-  // under the lock, in position order (see LOCK_APPENDS).
+  // under the lock, in position order (see LOCK_APPENDS). The lock is held until commit, so
+  // what runs after it is kept to one statement.
+  const batch = encodeBatch(streamName, first, events, head.hash);
   await tx.query(LOCK_APPENDS);
-  const previousHash = await readPreviousHash(tx, streamName, expected);
-  const batch = encodeBatch(streamName, first, events, previousHash);
-  await tx.query(INSERT_EVENTS, [streamName, String(first), batch]);
-  await tx.query(NOTIFY_APPENDED, [streamName]);
+  await tx.query(INSERT_EVENTS_AND_NOTIFY, [streamName, String(first), batch]);
   return E.right({ nextExpectedRevision, alreadyAppended: false });
 }
 

@@ -1,3 +1,5 @@
+const EVENTS_APPENDED_CHANNEL_NAME = 'rewind_events';
+
 /**
  * The statements of the Postgres event store, over the `rewind_events` table of
  * migrations/001_events.sql. Table names are unqualified: the connection's search path picks the
@@ -9,6 +11,11 @@ const EVENT_COLUMNS = `
   position, stream_name, revision, event_id, type, data, metadata, recorded_at`;
 
 /** The stream's last revision (`$1` stream name), or null when the stream has no events. */
+/** The revision and hash of stream `$1`'s last event: where an append goes, and what it chains to. */
+export const SELECT_STREAM_HEAD = `
+  SELECT revision, hash FROM rewind_events WHERE stream_name = $1
+  ORDER BY revision DESC LIMIT 1`;
+
 export const SELECT_LAST_REVISION = `
   SELECT max(revision) AS revision FROM rewind_events WHERE stream_name = $1`;
 
@@ -43,8 +50,16 @@ export const INSERT_EVENTS = `
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(event, ordinality)
   ORDER BY e.ordinality`;
 
+/**
+ * {@link INSERT_EVENTS} and the notification of {@link EVENTS_APPENDED_CHANNEL} in one statement,
+ * to spend one round trip, not two, while the append lock is held.
+ */
+export const INSERT_EVENTS_AND_NOTIFY = `
+  WITH inserted AS (${INSERT_EVENTS} RETURNING 1)
+  SELECT pg_notify('${EVENTS_APPENDED_CHANNEL_NAME}', $1) WHERE EXISTS (SELECT 1 FROM inserted)`;
+
 /** The channel an append notifies when it commits, to wake readers of the global order early. */
-export const EVENTS_APPENDED_CHANNEL = 'rewind_events';
+export const EVENTS_APPENDED_CHANNEL = EVENTS_APPENDED_CHANNEL_NAME;
 
 /** Notifies {@link EVENTS_APPENDED_CHANNEL} with the stream name (`$1`), delivered at commit. */
 export const NOTIFY_APPENDED = `SELECT pg_notify('${EVENTS_APPENDED_CHANNEL}', $1)`;
