@@ -8,6 +8,7 @@ import { type OperatorCommandName, runOperatorCommand } from './operator-command
 import { actorOf, type CommonOptions, withCommonOptions } from './register-inspect-commands.js';
 import { runReplayCommand } from './replay-command.js';
 import { runCommand } from './run-command.js';
+import { runServeCommand } from './serve-command.js';
 
 const OPERATOR_COMMANDS: readonly [OperatorCommandName, string][] = [
   ['cancel', 'ask a running saga to roll back'],
@@ -124,8 +125,27 @@ function registerFiles(program: Command): void {
     );
 }
 
-/** Registers the audit and operator commands: list, audit, export, import, replay, cancel, resume, retry, undo. */
+/**
+ * Registers the audit and operator commands: serve, list, audit, export, import, replay, cancel,
+ * resume, retry, undo.
+ */
 export function registerAuditCommands(program: Command): void {
+  withCommonOptions(
+    program
+      .command('serve')
+      .description('a local web page: sagas, timelines, a slider over the state at each event')
+      .option('--port <port>', 'port to listen on', '4000')
+      .option('--host <host>', 'address to listen on', '127.0.0.1'),
+  ).action((options: CommonOptions & { port: string; host: string }) =>
+    runCommand((io) =>
+      runServeCommand(io, {
+        ...actorOf(options),
+        port: options.port,
+        host: options.host,
+        json: options.json === true,
+      }),
+    ),
+  );
   registerListAndAudit(program);
   registerFiles(program);
   registerOperatorCommands(program);
