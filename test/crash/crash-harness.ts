@@ -242,6 +242,12 @@ class CrashRun {
 
 const TERMINAL_COUNT = `SELECT count(*)::int AS n FROM rewind_events
   WHERE type IN ('SagaCompleted', 'SagaCompensated', 'SagaFailed')`;
+/**
+ * Jobs a rescue should have taken long ago (BC-01, BC-02): executing well past their lease. A
+ * killed worker's job is rescued at the first claim after its lease expires.
+ */
+const STALE_LEASES = `SELECT count(*)::int AS n FROM rewind_jobs
+  WHERE state = 'executing' AND lease_expires_at < now() - interval '15 seconds'`;
 const OPEN_JOBS = `SELECT count(*)::int AS n FROM rewind_jobs WHERE state <> 'completed'
   AND state <> 'discarded' AND state <> 'cancelled'`;
 
@@ -302,12 +308,15 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     await Promise.all(Array.from({ length: options.workers ?? 4 }, () => run.spawnWorker()));
     const starting = startSagas(rewind, run, workload, started);
     let lastLog = Date.now();
+    const staleLeases: string[] = [];
     const ended = await waitUntil(
       async () => {
         const count = await countRows(sql, TERMINAL_COUNT);
         run.progress = count / options.sagas;
         if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();
+          const stale = await countRows(sql, STALE_LEASES);
+          if (stale > 0) staleLeases.push(`${stale} job(s) executing 15 s past their lease`);
           log(`crash: ${count}/${options.sagas} sagas ended, ${run.kills} kills`);
         }
         return started.length === options.sagas && count >= options.sagas;
@@ -324,9 +333,11 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
     );
     await run.stopAll();
     const check = await checkCrashRun(rewind.store, sql, rewind.registry, started);
-    const violations = ended
-      ? check.violations
-      : ['timeout: not every saga ended', ...check.violations];
+    const violations = [
+      ...(ended ? [] : ['timeout: not every saga ended']),
+      ...staleLeases,
+      ...check.violations,
+    ];
     return {
       ...check,
       violations,

@@ -11,9 +11,10 @@ import type { CrashHooks, CrashWindow } from './crash-sagas.js';
  * at the moments the harness kills workers in, and otherwise behave as the real ones.
  */
 
-function windowAfterAppend(type: SagaEventType | undefined): CrashWindow {
-  if (type === 'StepCompleted') return 'append:StepCompleted';
-  if (type !== undefined && TERMINAL_EVENT_TYPES.has(type)) return 'append:terminal';
+/** The window after an append (the runner may write a result and the next decision together). */
+function windowAfterAppend(types: readonly SagaEventType[]): CrashWindow {
+  if (types.some((type) => TERMINAL_EVENT_TYPES.has(type))) return 'append:terminal';
+  if (types.includes('StepCompleted')) return 'append:StepCompleted';
   return 'append:other';
 }
 
@@ -26,8 +27,9 @@ export function createWindowedEventStore(store: EventStore, hooks: CrashHooks): 
     appendToStream: async (streamName, events, expected) => {
       const appended = await store.appendToStream(streamName, events, expected);
       if (E.isRight(appended)) {
-        const type = events.at(-1)?.event.type;
-        await hooks.window(windowAfterAppend(type), sagaIdOfStream(streamName) ?? '', type ?? '');
+        const types = events.map(({ event }) => event.type);
+        const window = windowAfterAppend(types);
+        await hooks.window(window, sagaIdOfStream(streamName) ?? '', types.join(','));
       }
       return appended;
     },
