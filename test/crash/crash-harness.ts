@@ -370,7 +370,8 @@ export function formatCrashReport(report: CrashReport): string[] {
   return [
     `seed:        ${report.seed} (replay with CRASH_SEED=${report.seed})`,
     `schema:      ${report.schema}`,
-    `sagas:       ${report.sagas} (${report.completed} completed, ${report.compensated} compensated)`,
+    `sagas:       ${report.sagas} ` +
+      `(${report.completed} completed, ${report.compensated} compensated)`,
     `kills:       ${report.kills} (${windows})`,
     `restarts:    ${report.restarts}`,
     `recoveries:  ${report.rescuedJobs + report.inDoubtRetried + report.inDoubtFailed} ` +

@@ -178,7 +178,8 @@ describe.skipIf(!databaseUrl)('a projector killed inside its transaction', () =>
       expect(await count('SELECT count(*)::int AS n FROM rewind_jobs')).toBe(total);
       const missing = await count(
         `SELECT count(*)::int AS n FROM rewind_events AS e WHERE e.type = 'SagaStarted'
-         AND NOT EXISTS (SELECT 1 FROM rewind_jobs AS j WHERE j.args->>'sagaId' = e.data->>'sagaId')`,
+         AND NOT EXISTS (SELECT 1 FROM rewind_jobs AS j
+           WHERE j.args->>'sagaId' = e.data->>'sagaId')`,
       );
       expect(missing).toBe(0);
       const doubled = await count(
