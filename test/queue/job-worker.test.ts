@@ -237,6 +237,34 @@ describe('JobWorker', () => {
     expect([...byKind.values()].filter((job) => job.state === 'executing')).toEqual([]);
   });
 
+  it('hands back prefetched jobs unstarted, with their attempt undone, when it stops', async () => {
+    const queue = createQueueName();
+    const started = createDeferred();
+    const worker = createWorker(
+      queue,
+      async (_job, { signal }) => {
+        started.resolve();
+        await whenAborted(signal);
+        return undefined;
+      },
+      { concurrency: 1, prefetch: 5 },
+    );
+    await insertJobs(
+      db.sql,
+      Array.from({ length: 6 }, (_, i) => ({ queue, kind: `k${i}`, args: {} })),
+    );
+    await worker.start();
+    await started.promise;
+
+    await worker.stop(50);
+
+    const jobs = await readQueue(db.sql, queue);
+    expect(jobs.map((job) => [job.state, job.attempt, job.lostAttempts])).toEqual([
+      ['available', 1, 1],
+      ...Array(5).fill(['available', 0, 0]),
+    ]);
+  });
+
   it('parks a job that always fails and runs the rest of its serial key (BC-23)', async () => {
     const queue = createQueueName();
     const ran: string[] = [];

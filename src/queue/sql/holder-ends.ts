@@ -33,3 +33,17 @@ UPDATE rewind_jobs SET
   lease_expires_at = NULL
 WHERE id = $1 AND state = 'executing' AND lease_token = $2::uuid
 RETURNING ${JOB_COLUMNS}`;
+
+/**
+ * Hands back held jobs that never started (a worker's prefetched jobs at shutdown), as if they
+ * had not been claimed: `attempt` goes back down, so the claim costs nothing. $1 are the ids
+ * (`bigint[]`), $2 their lease tokens (`uuid[]`).
+ */
+export const UNCLAIM_JOBS = `
+UPDATE rewind_jobs AS job SET
+  state = 'available',
+  attempt = job.attempt - 1,
+  lease_expires_at = NULL
+FROM unnest($1::bigint[], $2::uuid[]) AS held(id, token)
+WHERE job.id = held.id AND job.state = 'executing' AND job.lease_token = held.token
+RETURNING job.id`;

@@ -4,7 +4,7 @@ import type { SqlExecutor } from '../../ports/sql.js';
 import { type FailJobOptions, failJob, snoozeJob } from '../finish-job.js';
 import { Job, type LeasedJob } from '../job.js';
 import { type LeaseLostFailure, runFencedWrite } from '../lease.js';
-import { CANCEL_HELD_JOB, RELEASE_JOB } from '../sql/holder-ends.js';
+import { CANCEL_HELD_JOB, RELEASE_JOB, UNCLAIM_JOBS } from '../sql/holder-ends.js';
 import type { JobRunEnd } from './job-events.js';
 
 /**
@@ -116,4 +116,17 @@ export function releaseJob(
   workerId: string,
 ): Promise<E.Either<LeaseLostFailure, Job>> {
   return runFencedWrite(executor, Job, RELEASE_JOB, [job.id, job.leaseToken, workerId], job.id);
+}
+
+/**
+ * Hands back held jobs whose handlers never started, as if unclaimed (`attempt` goes back down):
+ * a worker's prefetched jobs when it stops.
+ */
+export async function unclaimJobs(
+  executor: SqlExecutor,
+  jobs: readonly LeasedJob[],
+): Promise<void> {
+  if (jobs.length === 0) return;
+  const ids = jobs.map((job) => job.id.toString());
+  await executor.query(UNCLAIM_JOBS, [ids, jobs.map((job) => job.leaseToken)]);
 }

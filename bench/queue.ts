@@ -1,0 +1,185 @@
+/**
+ * Rewind's job queue against graphile-worker (default and batched settings) and pg-boss, all on
+ * one Postgres, each in a schema of its own:
+ *
+ *   (a) drain: 20,000 no-op jobs inserted up front, then drained at concurrency 10: jobs/s;
+ *   (b) latency: 1,000 jobs inserted one after another into an idle, running worker: the time
+ *       from the insert call to the handler's start, p50 and p99.
+ *
+ * Run: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/queue.ts`
+ * (optional: BENCH_JOBS, BENCH_LATENCY_JOBS, BENCH_ONLY=bench_rewind,bench_gw_batched). Each drain is cut off after 30 s and reported over
+ * the jobs it finished, so the whole run stays within a few minutes.
+ */
+import pg from 'pg';
+
+import { createGraphile, createPgBoss, createRewind, type QueueUnderTest } from './queue/peers.js';
+
+const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DRAIN_JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 1000);
+const CONCURRENCY = 10;
+// pg-boss waits its polling interval (0.5 s at least) between fetches, so it is cut off early.
+const DRAIN_CUTOFF_MS = 30_000;
+
+interface Result {
+  readonly name: string;
+  readonly jobsPerSecond: number;
+  readonly drained: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+async function resetSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: URL });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: URL });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
+}
+
+function waitForCount(target: number, cutoffMs: number) {
+  let count = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const timer = setTimeout(() => finish(), cutoffMs);
+  return {
+    tick: () => {
+      count++;
+      if (count === target) finish();
+    },
+    done: done.then(() => {
+      clearTimeout(timer);
+      return count;
+    }),
+  };
+}
+
+async function measureDrain(system: QueueUnderTest): Promise<{ rate: number; drained: number }> {
+  await system.insertBulk(DRAIN_JOBS);
+  const counter = waitForCount(DRAIN_JOBS, DRAIN_CUTOFF_MS);
+  const startedAt = performance.now();
+  await system.startWorkers(CONCURRENCY, counter.tick);
+  const drained = await counter.done;
+  const seconds = (performance.now() - startedAt) / 1000;
+  await system.stopWorkers();
+  return { rate: drained / seconds, drained };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+async function measureLatency(system: QueueUnderTest): Promise<{ p50: number; p99: number }> {
+  const insertedAt = new Map<number, number>();
+  const latencies: number[] = [];
+  const counter = waitForCount(LATENCY_JOBS, DRAIN_CUTOFF_MS);
+  await system.startWorkers(CONCURRENCY, (args) => {
+    const i = typeof args === 'object' && args !== null && 'i' in args ? Number(args.i) : -1;
+    const at = insertedAt.get(i);
+    if (at === undefined) return;
+    latencies.push(performance.now() - at);
+    counter.tick();
+  });
+  // Let the workers settle into their idle wait before the first insert.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  for (let i = 0; i < LATENCY_JOBS; i++) {
+    insertedAt.set(i, performance.now());
+    await system.insertOne({ i });
+  }
+  await counter.done;
+  await system.stopWorkers();
+  const sorted = latencies.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+async function benchmark(
+  schema: string,
+  create: (schema: string) => Promise<QueueUnderTest>,
+): Promise<Result> {
+  await resetSchema(schema);
+  const drainSystem = await create(schema);
+  const drain = await measureDrain(drainSystem);
+  await drainSystem.close();
+
+  await resetSchema(schema);
+  const latencySystem = await create(schema);
+  const latency = await measureLatency(latencySystem);
+  await latencySystem.close();
+  await dropSchema(schema);
+
+  const result = {
+    name: drainSystem.name,
+    jobsPerSecond: drain.rate,
+    drained: drain.drained,
+    p50Ms: latency.p50,
+    p99Ms: latency.p99,
+  };
+  process.stderr.write(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
+function formatRow(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ');
+}
+
+function ratio(a: number, b: number): string {
+  return `${(a / b).toFixed(2)}x`;
+}
+
+function printTable(results: readonly Result[]): void {
+  const plain = results.find((result) => result.name === 'Rewind (default)');
+  const batched = results.find((result) => result.name.startsWith('Rewind (prefetch'));
+  if (!plain || !batched) throw new Error('no Rewind results');
+  const header = [
+    'system',
+    'drain jobs/s',
+    'Rewind default/peer',
+    'Rewind prefetch/peer',
+    'p50 ms',
+    'p99 ms',
+    'p50 Rewind/peer',
+  ];
+  const rows = results.map((result) => [
+    result.name + (result.drained < DRAIN_JOBS ? ` (${result.drained} jobs in the cut-off)` : ''),
+    result.jobsPerSecond.toFixed(0),
+    ratio(plain.jobsPerSecond, result.jobsPerSecond),
+    ratio(batched.jobsPerSecond, result.jobsPerSecond),
+    result.p50Ms.toFixed(2),
+    result.p99Ms.toFixed(2),
+    ratio(plain.p50Ms, result.p50Ms),
+  ]);
+  const widths = header.map((cell, i) =>
+    Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)),
+  );
+  console.log(
+    `\n${DRAIN_JOBS} no-op jobs drained at concurrency ${CONCURRENCY}; latency over ${LATENCY_JOBS} single inserts\n`,
+  );
+  console.log(formatRow(header, widths));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const row of rows) console.log(formatRow(row, widths));
+}
+
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const systems: [string, (schema: string) => Promise<QueueUnderTest>][] = [
+  ['bench_rewind', (schema) => createRewind(URL, schema, 0)],
+  ['bench_rewind_batched', (schema) => createRewind(URL, schema, 200)],
+  ['bench_gw_default', (schema) => createGraphile(URL, schema, false)],
+  ['bench_gw_batched', (schema) => createGraphile(URL, schema, true)],
+  ['bench_pgboss', (schema) => createPgBoss(URL, schema)],
+];
+const results: Result[] = [];
+for (const [schema, create] of systems) {
+  if (ONLY && !ONLY.includes(schema)) continue;
+  results.push(await benchmark(schema, create));
+}
+if (!ONLY) printTable(results);
