@@ -5,14 +5,19 @@ import { jobFeeder } from '../../projections/job-feeder.js';
 import { IN_DOUBT_FAILURE } from '../../src/core/decide.js';
 import type { RecordedEvent } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
-import { type SagaId, sagaStreamName } from '../../src/core/ids.js';
+import { childSagaIdOf, type SagaId, sagaStreamName } from '../../src/core/ids.js';
 import { initialSagaState, type SagaState, stepStateOf } from '../../src/core/state.js';
 import type { EventStore } from '../../src/ports/event-store.js';
 import type { SqlExecutor } from '../../src/ports/sql.js';
 import { projectEvents } from '../../src/projection/job-projection.js';
 import type { SagaRegistry } from '../../src/runtime/saga-registry.js';
 import { replaysIdentically, verifyHistory } from '../../src/runtime/verify-history.js';
-import { CRASH_STEPS, type CrashInput } from './crash-sagas.js';
+import {
+  CHILD_CRASH_SAGA,
+  CRASH_SAGA_STEPS,
+  type CrashInput,
+  PARENT_CRASH_SAGA,
+} from './crash-sagas.js';
 
 /**
  * The checker of a crash run: once every saga has ended and the workers have stopped, it reads
@@ -28,6 +33,8 @@ export interface StartedCrashSaga {
 
 /** What the checker counted and found. */
 export interface CrashCheck {
+  /** Child sagas that parents started; counted in `completed` and `compensated` too. */
+  readonly children: number;
   readonly completed: number;
   readonly compensated: number;
   /** In-doubt attempts run again under the same idempotency key. */
@@ -96,22 +103,51 @@ function countInDoubt(events: readonly RecordedEvent[]): InDoubtCounts {
   return counts;
 }
 
-/**
- * The end a saga's input and history call for: rolled back when a step was declined, or when an
- * in-doubt attempt was failed (the strict saga's charge at once; any step once its worker was
- * lost on every one of its attempts); completed otherwise.
- */
-function expectedStatus(saga: StartedCrashSaga, inDoubt: InDoubtCounts): string {
-  if (saga.input.failAt !== null) return 'compensated';
-  return inDoubt.failed > 0 ? 'compensated' : 'completed';
+/** What a saga's history holds, read back and verified. */
+interface LoadedSaga {
+  readonly saga: StartedCrashSaga;
+  readonly events: readonly RecordedEvent[];
+  readonly state: SagaState;
+  readonly inDoubt: InDoubtCounts;
 }
 
-function checkCompleted(sagaId: string, state: SagaState, effects: readonly EffectRow[]) {
+function stepsOf(saga: string) {
+  return CRASH_SAGA_STEPS[saga] ?? { tasks: [], all: [] };
+}
+
+function failsAt(saga: StartedCrashSaga, steps: readonly string[]): boolean {
+  return saga.input.failAt !== null && steps.includes(saga.input.failAt);
+}
+
+/**
+ * The end a saga's input and history call for: rolled back when one of its steps (or its
+ * child's) was declined, or when an in-doubt attempt was failed (the strict saga's charge at
+ * once; any step once its worker was lost on every one of its attempts), or, for a child, when
+ * its parent rolled back; completed otherwise.
+ */
+function expectedStatus(loaded: LoadedSaga, related: LoadedSaga | undefined): string {
+  const { saga, inDoubt } = loaded;
+  if (inDoubt.failed > 0 || failsAt(saga, stepsOf(saga.saga).all)) return 'compensated';
+  if (saga.saga === PARENT_CRASH_SAGA) {
+    const child = stepsOf(CHILD_CRASH_SAGA).all;
+    if (failsAt(saga, child) || (related?.inDoubt.failed ?? 0) > 0) return 'compensated';
+  }
+  if (saga.saga === CHILD_CRASH_SAGA && related?.state.status === 'compensated') {
+    return 'compensated';
+  }
+  return 'completed';
+}
+
+function checkCompleted(loaded: LoadedSaga, effects: readonly EffectRow[]) {
+  const { saga, state } = loaded;
   const problems: string[] = [];
   if (state.status === 'initial') return problems;
-  for (const step of CRASH_STEPS) {
+  const { tasks, all } = stepsOf(saga.saga);
+  for (const step of all) {
     if (stepStateOf(state, step).status !== 'completed') problems.push(`${step} not completed`);
-    if (!effects.some((row) => row.kind === 'do' && row.key === `${sagaId}:${step}`)) {
+  }
+  for (const step of tasks) {
+    if (!effects.some((row) => row.kind === 'do' && row.key === `${saga.sagaId}:${step}`)) {
       problems.push(`${step} completed without its effect`);
     }
   }
@@ -120,11 +156,8 @@ function checkCompleted(sagaId: string, state: SagaState, effects: readonly Effe
   return problems;
 }
 
-function checkCompensated(
-  state: SagaState,
-  events: readonly RecordedEvent[],
-  effects: EffectRow[],
-) {
+function checkCompensated(loaded: LoadedSaga, effects: readonly EffectRow[]) {
+  const { saga, state, events } = loaded;
   const problems: string[] = [];
   if (state.status === 'initial') return problems;
   const undone = new Set(effects.filter((row) => row.kind !== 'do').map((row) => row.key));
@@ -132,9 +165,11 @@ function checkCompensated(
     if (!undone.has(`${row.key}:compensate`)) problems.push(`effect ${row.key} not undone`);
   }
   const reverse = [...state.completionOrder].reverse();
+  const { tasks } = stepsOf(saga.saga);
+  const expectedUndos = reverse.filter((step) => tasks.includes(step));
   const undoOrder = effects.filter((row) => row.kind === 'undo').map((row) => row.step);
-  if (JSON.stringify(undoOrder) !== JSON.stringify(reverse)) {
-    problems.push(`undo effects in order ${undoOrder}, expected ${reverse}`);
+  if (JSON.stringify(undoOrder) !== JSON.stringify(expectedUndos)) {
+    problems.push(`undo effects in order ${undoOrder}, expected ${expectedUndos}`);
   }
   const recorded = events.flatMap((r) =>
     r.event.type === 'StepCompensated' && state.completionOrder.includes(r.event.data.step)
@@ -147,48 +182,71 @@ function checkCompensated(
   return problems;
 }
 
-function checkKeys(sagaId: string, events: readonly RecordedEvent[]): string[] {
+/** Every attempt of a step used the step's one key: `<saga>:<step>`, or the child's id. */
+function checkKeys(loaded: LoadedSaga): string[] {
+  const { saga, events } = loaded;
+  const { tasks } = stepsOf(saga.saga);
   return events.flatMap((recorded) => {
     const { event } = recorded;
     if (event.type !== 'StepStarted') return [];
-    const expected = `${sagaId}:${event.data.step}`;
+    const { step } = event.data;
+    const expected = tasks.includes(step)
+      ? `${saga.sagaId}:${step}`
+      : childSagaIdOf(saga.sagaId, step);
     return event.data.idempotencyKey === expected
       ? []
       : [`revision ${recorded.revision}: key ${event.data.idempotencyKey}, expected ${expected}`];
   });
 }
 
-interface SagaCheck {
-  readonly status: string;
-  readonly inDoubt: InDoubtCounts;
-  readonly problems: readonly string[];
-}
-
-async function checkSaga(
+/** Reads a saga back: its history must decode, pass verify and replay identically. */
+async function loadSaga(
   store: EventStore,
   registry: SagaRegistry,
   saga: StartedCrashSaga,
-  effects: EffectRow[],
-): Promise<SagaCheck> {
-  const none: InDoubtCounts = { retried: 0, failed: 0 };
+): Promise<E.Either<string, LoadedSaga | undefined>> {
   const read = await store.readStream(sagaStreamName(saga.sagaId));
-  if (E.isLeft(read)) return { status: 'unreadable', inDoubt: none, problems: ['does not decode'] };
+  if (E.isLeft(read)) return E.left('does not decode');
   const events = read.right;
+  // A child whose parent never reached its step was never started.
+  if (events.length === 0 && saga.saga === CHILD_CRASH_SAGA) return E.right(undefined);
   const verified = verifyHistory(registry, events);
   if (E.isLeft(verified)) {
     const { revision, eventType, detail } = verified.left;
-    const problem = `verify diverges at ${revision} (${eventType}): ${detail}`;
-    return { status: 'diverged', inDoubt: none, problems: [problem] };
+    return E.left(`verify diverges at ${revision} (${eventType}): ${detail}`);
   }
-  const { state } = verified.right;
-  const inDoubt = countInDoubt(events);
-  const problems = [...checkKeys(saga.sagaId, events)];
-  if (!replaysIdentically(events)) problems.push('replays to different states');
-  const expected = expectedStatus(saga, inDoubt);
+  if (!replaysIdentically(events)) return E.left('replays to different states');
+  return E.right({ saga, events, state: verified.right.state, inDoubt: countInDoubt(events) });
+}
+
+function judgeSaga(
+  loaded: LoadedSaga,
+  related: LoadedSaga | undefined,
+  effects: readonly EffectRow[],
+): string[] {
+  const { state } = loaded;
+  const problems = checkKeys(loaded);
+  const expected = expectedStatus(loaded, related);
   if (state.status !== expected) problems.push(`ended ${state.status}, history says ${expected}`);
-  if (state.status === 'completed') problems.push(...checkCompleted(saga.sagaId, state, effects));
-  if (state.status === 'compensated') problems.push(...checkCompensated(state, events, effects));
-  return { status: state.status, inDoubt, problems };
+  if (state.status === 'completed') problems.push(...checkCompleted(loaded, effects));
+  if (state.status === 'compensated') problems.push(...checkCompensated(loaded, effects));
+  return problems;
+}
+
+/** The started sagas and the children their parents start, by id. */
+function withChildren(sagas: readonly StartedCrashSaga[]): StartedCrashSaga[] {
+  return sagas.flatMap((saga) =>
+    saga.saga === PARENT_CRASH_SAGA
+      ? [saga, { ...saga, saga: CHILD_CRASH_SAGA, sagaId: childSagaIdOf(saga.sagaId, 'pack') }]
+      : [saga],
+  );
+}
+
+function relatedOf(saga: StartedCrashSaga, loaded: ReadonlyMap<string, LoadedSaga>) {
+  if (saga.saga === PARENT_CRASH_SAGA) return loaded.get(childSagaIdOf(saga.sagaId, 'pack'));
+  if (saga.saga !== CHILD_CRASH_SAGA) return undefined;
+  const parentId = saga.sagaId.slice(0, saga.sagaId.lastIndexOf('.'));
+  return loaded.get(parentId);
 }
 
 async function checkJobs(sql: SqlExecutor): Promise<{ rescued: number; problems: string[] }> {
@@ -241,14 +299,30 @@ export async function checkCrashRun(
 ): Promise<CrashCheck> {
   const effects = await readEffects(sql);
   const violations: string[] = [];
-  const counts = { completed: 0, compensated: 0, inDoubtRetried: 0, inDoubtFailed: 0 };
-  for (const saga of sagas) {
-    const checked = await checkSaga(store, registry, saga, effects.get(saga.sagaId) ?? []);
-    if (checked.status === 'completed') counts.completed += 1;
-    if (checked.status === 'compensated') counts.compensated += 1;
-    counts.inDoubtRetried += checked.inDoubt.retried;
-    counts.inDoubtFailed += checked.inDoubt.failed;
-    violations.push(...checked.problems.map((problem) => `saga ${saga.sagaId}: ${problem}`));
+  const counts = {
+    children: 0,
+    completed: 0,
+    compensated: 0,
+    inDoubtRetried: 0,
+    inDoubtFailed: 0,
+  };
+  const loaded = new Map<string, LoadedSaga>();
+  const all = withChildren(sagas);
+  for (const saga of all) {
+    const result = await loadSaga(store, registry, saga);
+    if (E.isLeft(result)) violations.push(`saga ${saga.sagaId}: ${result.left}`);
+    else if (result.right) loaded.set(saga.sagaId, result.right);
+  }
+  for (const saga of all) {
+    const one = loaded.get(saga.sagaId);
+    if (!one) continue;
+    if (saga.saga === CHILD_CRASH_SAGA) counts.children += 1;
+    if (one.state.status === 'completed') counts.completed += 1;
+    if (one.state.status === 'compensated') counts.compensated += 1;
+    counts.inDoubtRetried += one.inDoubt.retried;
+    counts.inDoubtFailed += one.inDoubt.failed;
+    const problems = judgeSaga(one, relatedOf(saga, loaded), effects.get(saga.sagaId) ?? []);
+    violations.push(...problems.map((problem) => `saga ${saga.sagaId}: ${problem}`));
   }
   const jobs = await checkJobs(sql);
   violations.push(...jobs.problems, ...(await checkProjection(store, sql)));

@@ -18,6 +18,7 @@ import {
   type CrashHooks,
   type CrashInput,
   createCrashSagas,
+  PARENT_CRASH_SAGA,
   STRICT_CRASH_SAGA,
 } from './crash-sagas.js';
 import { createRandom } from './random.js';
@@ -106,15 +107,21 @@ export async function runAdmin(url: string, statement: string): Promise<void> {
   }
 }
 
+/** Where a parent saga's run may fail: its own steps, or its child's. */
+const PARENT_FAIL_POINTS = ['reserve', 'box', 'label', 'ship'];
+
 function generateWorkload(random: () => number, count: number) {
-  const pick = () => CRASH_STEPS[Math.floor(random() * CRASH_STEPS.length)] ?? 'reserve';
+  const pick = (steps: readonly string[]) => steps[Math.floor(random() * steps.length)] ?? null;
   return Array.from({ length: count }, (_, n) => {
+    const kind = random();
+    const saga = kind < 0.25 ? PARENT_CRASH_SAGA : kind < 0.5 ? STRICT_CRASH_SAGA : CRASH_SAGA;
+    const steps = saga === PARENT_CRASH_SAGA ? PARENT_FAIL_POINTS : CRASH_STEPS;
     const input: CrashInput = {
       n,
-      failAt: random() < 0.3 ? pick() : null,
-      flakyAt: random() < 0.2 ? pick() : null,
+      failAt: random() < 0.3 ? pick(steps) : null,
+      flakyAt: random() < 0.2 ? pick(steps) : null,
     };
-    return { saga: random() < 0.35 ? STRICT_CRASH_SAGA : CRASH_SAGA, input };
+    return { saga, input };
   });
 }
 
@@ -370,7 +377,7 @@ export function formatCrashReport(report: CrashReport): string[] {
   return [
     `seed:        ${report.seed} (replay with CRASH_SEED=${report.seed})`,
     `schema:      ${report.schema}`,
-    `sagas:       ${report.sagas} ` +
+    `sagas:       ${report.sagas} started, and ${report.children} child sagas they started ` +
       `(${report.completed} completed, ${report.compensated} compensated)`,
     `kills:       ${report.kills} (${windows})`,
     `restarts:    ${report.restarts}`,

@@ -60,6 +60,20 @@ export type CrashInput = t.TypeOf<typeof CrashInput>;
 /** The step names of every crash saga, in definition order. */
 export const CRASH_STEPS = ['reserve', 'charge', 'notify', 'ship'] as const;
 
+/** The saga whose middle step is a child saga, and the child's. */
+export const PARENT_CRASH_SAGA = 'crash-order-parent';
+export const CHILD_CRASH_SAGA = 'crash-pack';
+
+/** Per saga: its task steps (which write effects), and every step, in definition order. */
+export const CRASH_SAGA_STEPS: Readonly<
+  Record<string, { readonly tasks: readonly string[]; readonly all: readonly string[] }>
+> = {
+  'crash-order': { tasks: CRASH_STEPS, all: CRASH_STEPS },
+  'crash-order-strict': { tasks: CRASH_STEPS, all: CRASH_STEPS },
+  'crash-order-parent': { tasks: ['reserve', 'ship'], all: ['reserve', 'pack', 'ship'] },
+  'crash-pack': { tasks: ['box', 'label'], all: ['box', 'label'] },
+};
+
 /** The name of the plain crash saga, whose in-doubt steps are retried. */
 export const CRASH_SAGA = 'crash-order';
 /** The name of the strict crash saga, whose `charge` is failed (rolled back) when in doubt. */
@@ -118,13 +132,44 @@ function createCrashSaga(hooks: CrashHooks, name: string, strict: boolean) {
   });
 }
 
+function createParentSaga(hooks: CrashHooks) {
+  const child = defineSaga({
+    name: CHILD_CRASH_SAGA,
+    version: 1,
+    input: CrashInput,
+    steps: (step) => {
+      const box = createStep(hooks, step, 'box', { after: [], strict: false });
+      const label = createStep(hooks, step, 'label', { after: [box], strict: false });
+      return [box, label];
+    },
+  });
+  const parent = defineSaga({
+    name: PARENT_CRASH_SAGA,
+    version: 1,
+    input: CrashInput,
+    steps: (step) => {
+      const reserve = createStep(hooks, step, 'reserve', { after: [], strict: false });
+      const pack = step.child('pack', {
+        after: [reserve],
+        saga: child,
+        input: ({ input }) => input,
+      });
+      const ship = createStep(hooks, step, 'ship', { after: [pack], strict: false });
+      return [reserve, pack, ship];
+    },
+  });
+  return [parent, child];
+}
+
 /**
  * The crash sagas over `hooks`: `crash-order` (reserve, then charge and notify in parallel,
- * then ship) and `crash-order-strict`, the same with `onInDoubt: 'fail'` on charge.
+ * then ship), `crash-order-strict`, the same with `onInDoubt: 'fail'` on charge, and
+ * `crash-order-parent` (reserve, a child saga `crash-pack` of box and label, then ship).
  */
 export function createCrashSagas(hooks: CrashHooks): readonly AnySagaDefinition[] {
   return [
     createCrashSaga(hooks, CRASH_SAGA, false),
     createCrashSaga(hooks, STRICT_CRASH_SAGA, true),
+    ...createParentSaga(hooks),
   ];
 }
