@@ -13,6 +13,27 @@ export {
 export { type Migration, migrate, readMigrations } from './adapters/postgres/migrate.js';
 export { createPgSqlClient, type PgSqlClientOptions } from './adapters/postgres/pg-sql-client.js';
 export { createPostgresEventStore } from './adapters/postgres/postgres-event-store.js';
+export {
+  ADMIN_ROLE,
+  type AuthorizationFailure,
+  type AuthorizationPolicy,
+  type AuthorizationRequest,
+  allPolicies,
+  type EngineOperation,
+  type SagaOwnership,
+  tenantPolicy,
+} from './audit/authorization.js';
+export {
+  checkStreamIntegrity,
+  type IntegrityFinding,
+  type StreamIntegrity,
+  verifyChain,
+} from './audit/integrity.js';
+export {
+  type CompensationPlan,
+  type PlannedCompensation,
+  planCompensation,
+} from './core/compensation-plan.js';
 export { type Decision, decide, type StepRun } from './core/decide.js';
 export {
   type AnySagaDefinition,
@@ -47,6 +68,9 @@ export {
   type StepState,
 } from './core/state.js';
 export { decodeValue, encodeValue, type Json, SagaValue } from './core/values.js';
+export { diffValues, type ValueChange } from './inspect/diff-values.js';
+export { type ForkOptions, type ForkResult, forkSaga } from './inspect/fork-saga.js';
+export { loadStateAt, type StateAt, type TimeTravelFailure } from './inspect/state-at.js';
 export { type Clock, systemClock } from './ports/clock.js';
 export type {
   AppendFailure,
@@ -59,7 +83,16 @@ export type {
 } from './ports/event-store.js';
 export { type IdGenerator, uuidGenerator } from './ports/ids.js';
 export type { SqlClient, SqlExecutor, SqlResult, SqlRow } from './ports/sql.js';
+export { AuthorizedRewind } from './runtime/authorized-rewind.js';
 export { RewindConfig, readConfigFromEnv } from './runtime/config.js';
+export {
+  type OperatorCommandFailure,
+  type OperatorCommandResult,
+  requestCancel,
+  requestResume,
+  requestRetry,
+  requestUndo,
+} from './runtime/operator-commands.js';
 export {
   openDatabase,
   openEventStore,
@@ -82,3 +115,4 @@ export {
   type StartSagaOptions,
   startSaga,
 } from './runtime/start-saga.js';
+export { createServeApp, type ServeAppOptions } from './serve/serve-app.js';

@@ -1,22 +1,35 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
+import { authorizeSagaAccess } from '../audit/saga-ownership.js';
 import { EventMetadata, SagaEvent } from '../core/events.js';
 import { SagaId, sagaStreamName } from '../core/ids.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
+import { type ActorOptions, resolveActor } from './cli-actor.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
+import { describeSagaAccessFailure } from './saga-access.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
 
-/** `rewind history <sagaId>`: one saga's timeline from the store. */
+/**
+ * `rewind history <sagaId> [--json] [--actor id --tenant t]`: one saga's timeline from the store,
+ * if the actor may read it (default: the local operator).
+ */
 export async function runHistoryCommand(
   io: CommandIo,
   rawSagaId: string,
-  options: { readonly json: boolean },
+  options: ActorOptions & { readonly json: boolean },
 ): Promise<CommandResult> {
   if (!SagaId.is(rawSagaId)) return refuse('history: <sagaId> must not be empty', 2);
+  const actor = resolveActor(options, false);
+  if (E.isLeft(actor)) return refuse(`history: ${actor.left}`, 2);
 
   const sql = await openMigratedDatabase(io.config);
   try {
+    // Authorized before the stream is read: another tenant's actor learns nothing of it.
+    const access = await authorizeSagaAccess(sql, rawSagaId, actor.right, 'read');
+    if (E.isLeft(access) && access.left._tag === 'AuthorizationFailure') {
+      return refuse(`history: ${describeSagaAccessFailure(access.left)}`, 3);
+    }
     const store = createPostgresEventStore({ sql });
     const events = await store.readStream(sagaStreamName(rawSagaId));
     if (E.isLeft(events)) return refuse(describeSagaRunFailure(events.left));

@@ -41,8 +41,16 @@ program
   .description("print one saga's timeline")
   .argument('<sagaId>', 'the saga id')
   .option('--json', 'print the events as JSON lines')
-  .action((sagaId: string, options: { json?: boolean }) =>
-    runCommand((io) => runHistoryCommand(io, sagaId, { json: options.json === true })),
+  .option('--actor <id>', 'who reads (or REWIND_ACTOR); default the local operator')
+  .option('--tenant <tenant>', "the actor's tenant (or REWIND_TENANT)")
+  .action((sagaId: string, options: { json?: boolean; actor?: string; tenant?: string }) =>
+    runCommand((io) =>
+      runHistoryCommand(io, sagaId, {
+        json: options.json === true,
+        ...(options.actor === undefined ? {} : { actor: options.actor }),
+        ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
+      }),
+    ),
   );
 
 program

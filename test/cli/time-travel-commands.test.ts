@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runDiffCommand } from '../../src/cli/diff-command.js';
 import { runForkCommand } from '../../src/cli/fork-command.js';
+import { runHistoryCommand } from '../../src/cli/history-command.js';
 import { runPlanCommand } from '../../src/cli/plan-command.js';
 import { runStateCommand } from '../../src/cli/state-command.js';
 import type { SagaId } from '../../src/core/ids.js';
@@ -31,6 +32,37 @@ afterAll(async () => {
 
 const asAcme = { actor: ACME_OPERATOR.id, tenant: 'acme' };
 const asGlobex = { actor: GLOBEX_USER.id, tenant: 'globex' };
+
+describe('rewind history', () => {
+  it('prints the events as JSON lines', async () => {
+    const run = await runCli(db, (io) =>
+      runHistoryCommand(io, compensated, { ...asAcme, json: true }),
+    );
+    const rows = run.lines.map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.revision)).toEqual([
+      '0',
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+      '9',
+      '10',
+    ]);
+    expect(rows[6].event.type).toBe('StepFailed');
+  });
+
+  it("refuses another tenant's actor", async () => {
+    const run = await runCli(db, (io) =>
+      runHistoryCommand(io, compensated, { ...asGlobex, json: true }),
+    );
+    expect(run.exitCode).toBe(3);
+    expect(run.lines).toEqual([]);
+  });
+});
 
 describe('rewind state', () => {
   it('prints the state after event n', async () => {
