@@ -4,7 +4,7 @@ import * as t from 'io-ts';
 import type { SqlExecutor, SqlRow } from '../ports/sql.js';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, type NewJob } from './job.js';
 import { decodeWrittenJobRow } from './job-row.js';
-import { INSERT_JOBS, NOTIFY_JOBS } from './sql/insert-jobs.js';
+import { INSERT_JOBS } from './sql/insert-jobs.js';
 
 /** A job that was not inserted because a job with its unique key already exists. */
 export interface DuplicateJob {
@@ -108,11 +108,5 @@ export async function insertJobs(
 
   const input = JSON.stringify(jobs.map(toInputRow), refuseNonFinite);
   const result = await executor.query(INSERT_JOBS, [input]);
-  const outcome = collectOutcomes(jobs, result.rows);
-
-  const wakeQueues = outcome.inserted
-    .filter((job) => job.state === 'available')
-    .map((j) => j.queue);
-  if (wakeQueues.length > 0) await executor.query(NOTIFY_JOBS, [JSON.stringify(wakeQueues)]);
-  return outcome;
+  return collectOutcomes(jobs, result.rows);
 }

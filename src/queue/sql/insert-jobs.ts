@@ -9,6 +9,7 @@ export const JOBS_CHANNEL = 'rewind_jobs';
  *
  * Ids are drawn before the insert so that each input row can be joined back to what it became:
  * one row per input, in input order, with the job's columns, or `NULL`s for a duplicate key.
+ * Each queue that got an available job is announced on {@link JOBS_CHANNEL}.
  * `ON CONFLICT DO NOTHING` on the two partial unique indexes (unique_key in every state,
  * unique_active_key among jobs that may still run) waits for an uncommitted insert of the same
  * key and proceeds if that transaction rolls back (BC-06).
@@ -40,12 +41,13 @@ inserted AS (
   ORDER BY index
   ON CONFLICT DO NOTHING
   RETURNING ${JOB_COLUMNS}
+),
+-- Announced in the same statement, so an insert costs one round trip; delivered at commit.
+announced AS (
+  SELECT count(pg_notify('${JOBS_CHANNEL}', queue)) AS queues
+  FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'available') AS runnable
 )
 SELECT input.index AS "inputIndex", inserted.*
 FROM input LEFT JOIN inserted ON inserted.id = input.job_id
+CROSS JOIN announced
 ORDER BY input.index`;
-
-/** Announces each queue of $1 (a `jsonb` array of names) once; delivered at commit. */
-export const NOTIFY_JOBS = `
-SELECT pg_notify('${JOBS_CHANNEL}', queue)
-FROM (SELECT DISTINCT jsonb_array_elements_text($1::jsonb) AS queue) AS queues`;
