@@ -247,8 +247,10 @@ class CrashRun {
   }
 }
 
+/** Sagas the harness started that have ended; child sagas (ids with a dot) are not counted. */
 const TERMINAL_COUNT = `SELECT count(*)::int AS n FROM rewind_events
-  WHERE type IN ('SagaCompleted', 'SagaCompensated', 'SagaFailed')`;
+  WHERE type IN ('SagaCompleted', 'SagaCompensated', 'SagaFailed')
+    AND position('.' IN stream_name) = 0`;
 /**
  * Jobs a rescue should have taken long ago (BC-01, BC-02): executing well past their lease. A
  * killed worker's job is rescued at the first claim after its lease expires.

@@ -6,10 +6,12 @@
  *
  * Environment: DATABASE_URL, CRASH_SCHEMA, CRASH_SEED (its random lingering), CRASH_LINGER_MS
  * (longest linger, default 40), CRASH_LEASE_MS (default 1500), CRASH_ROLE (`worker`, the
- * default, or `projector` for a projector alone).
+ * default, or `projector` for a projector alone), LOG_LEVEL (default `error`, on standard
+ * error).
  */
 import { createPgSqlClient } from '../../src/adapters/postgres/pg-sql-client.js';
 import { createPostgresEventStore } from '../../src/adapters/postgres/postgres-event-store.js';
+import { createProcessLogger } from '../../src/ports/logger.js';
 import { Rewind } from '../../src/runtime/rewind.js';
 import { type CrashHooks, type CrashWindow, createCrashSagas } from './crash-sagas.js';
 import { createWindowedEventStore, createWindowedSqlClient } from './fault-ports.js';
@@ -41,7 +43,10 @@ const hooks: CrashHooks = {
 };
 const sql = createWindowedSqlClient(base, hooks);
 const store = createWindowedEventStore(createPostgresEventStore({ sql: base }), hooks);
-const rewind = new Rewind({ sql, store, sagas: createCrashSagas(hooks) });
+// Errors go to standard error, which the harness passes through: a projection that stops
+// advancing, or a saga that cannot run, says why.
+const logger = createProcessLogger(process.env.LOG_LEVEL ?? 'error');
+const rewind = new Rewind({ sql, store, sagas: createCrashSagas(hooks), logger });
 
 const projector = rewind.startProjector({ pollMs: 50 });
 const worker =
