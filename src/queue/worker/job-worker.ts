@@ -70,8 +70,11 @@ interface RunningJob {
   reason: AbortReason | undefined;
   handlerReturned: boolean;
   done: Promise<void>;
-  /** Aborts the handler when the lease runs out without a renewal (a stalled heartbeat, BC-03). */
-  deadline: NodeJS.Timeout | undefined;
+  /**
+   * When the last claim or renewal of its lease was requested: the sweep aborts the handler
+   * before the lease can run out without a renewal (a stalled heartbeat, BC-03).
+   */
+  renewedAt: number;
 }
 
 /**
@@ -105,6 +108,7 @@ export class JobWorker {
   #slotFreed: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #sweep: NodeJS.Timeout | undefined;
   #beating = false;
   #unlistenCancels: (() => Promise<void>) | undefined;
 
@@ -136,6 +140,7 @@ export class JobWorker {
     );
     const heartbeatMs = this.#options.heartbeatMs ?? this.#leaseMs / 3;
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
+    this.#sweep = setInterval(() => this.#abortExpired(), this.#sweepMs);
     this.#logger.info('worker started');
     this.#loop = this.#runLoop(wakeup)
       .catch((error: unknown) => this.#logger.error({ err: error }, 'worker loop crashed'))
@@ -165,6 +170,7 @@ export class JobWorker {
     await this.#completions.drain();
 
     clearInterval(this.#heartbeat);
+    clearInterval(this.#sweep);
     await this.#unlistenCancels?.();
     this.#logger.info('worker stopped');
   }
@@ -178,7 +184,7 @@ export class JobWorker {
       this.#startBuffered(concurrency);
       // Refill before the buffer runs dry, so handlers never wait for a claim's round trip.
       const room = concurrency + prefetch - this.#handlersActive - this.#buffer.length;
-      const worthIt = this.#buffer.length === 0 ? room > 0 : room >= Math.max(1, prefetch / 2);
+      const worthIt = this.#buffer.length === 0 ? room > 0 : room >= Math.max(1, prefetch / 4);
       if (worthIt) {
         const claimed = await this.#claim(room, concurrency);
         if (claimed === undefined) {
@@ -256,31 +262,40 @@ export class JobWorker {
       reason: undefined,
       handlerReturned: false,
       done: Promise.resolve(),
-      deadline: undefined,
+      renewedAt: claimedAt,
     };
     this.#running.set(job.id.toString(), entry);
     this.#handlersActive++;
-    this.#armDeadline(entry, claimedAt);
     entry.done = this.#runJob(entry).finally(() => {
-      clearTimeout(entry.deadline);
       this.#running.delete(job.id.toString());
     });
   }
 
   async #runJob(entry: RunningJob): Promise<void> {
     const { job } = entry;
-    const logger = this.#logger.child({
-      jobId: job.id.toString(),
-      kind: job.kind,
-      attempt: job.attempt,
-    });
+    // Bound lazily: most handlers never log, and a child logger per job costs time at volume.
+    let bound: Logger | undefined;
+    const jobLogger = (): Logger => {
+      bound ??= this.#logger.child({
+        jobId: job.id.toString(),
+        kind: job.kind,
+        attempt: job.attempt,
+      });
+      return bound;
+    };
     this.events.emit('queue:job:start', { job, workerId: this.workerId });
     const startedAt = performance.now();
 
     let result: JobResult;
     let thrown: { error: unknown } | undefined;
     try {
-      const context = { job, signal: entry.controller.signal, logger };
+      const context = {
+        job,
+        signal: entry.controller.signal,
+        get logger() {
+          return jobLogger();
+        },
+      };
       result = (await this.#options.handler(job, context)) ?? { _tag: 'JobDone' };
     } catch (error) {
       thrown = { error };
@@ -292,7 +307,7 @@ export class JobWorker {
     this.#startBuffered(this.#options.concurrency ?? 10);
     this.#slotFreed?.();
 
-    const end = await this.#settle(entry, result, logger);
+    const end = await this.#settle(entry, result, jobLogger);
     const durationMs = performance.now() - startedAt;
     if (thrown)
       this.events.emit('queue:job:exception', { job, end, error: thrown.error, durationMs });
@@ -302,7 +317,7 @@ export class JobWorker {
     this.events.emit('queue:job:stop', { job, end, durationMs });
   }
 
-  async #settle(entry: RunningJob, result: JobResult, logger: Logger): Promise<JobRunEnd> {
+  async #settle(entry: RunningJob, result: JobResult, logger: () => Logger): Promise<JobRunEnd> {
     // Someone else owns the job's state now: an operator who cancelled it, a worker that rescued
     // it, or our own shutdown, which has already handed it back.
     switch (entry.reason) {
@@ -323,7 +338,7 @@ export class JobWorker {
       return await writeJobResult(this.#options.sql, entry.job, result, options);
     } catch (error) {
       // The job stays executing; its lease runs out and the next claim rescues it.
-      logger.error({ err: error }, 'job state write failed');
+      logger().error({ err: error }, 'job state write failed');
       return 'lost';
     }
   }
@@ -335,12 +350,21 @@ export class JobWorker {
     entry.controller.abort();
   }
 
-  // Measured from this side, so it ends no later than the database's lease: once it fires, another
-  // worker may already have rescued the job, and the handler must stop.
-  #armDeadline(entry: RunningJob, requestedAt: number): void {
-    clearTimeout(entry.deadline);
-    const remaining = this.#leaseMs - (performance.now() - requestedAt);
-    entry.deadline = setTimeout(() => this.#abort(entry.job.id.toString(), 'lost'), remaining);
+  get #sweepMs(): number {
+    return Math.max(10, this.#leaseMs / 20);
+  }
+
+  // Measured from this side, from when the claim or renewal was requested, and one sweep early,
+  // so the abort comes before the database's lease ends: after that, another worker may rescue
+  // the job, and the handler must have stopped.
+  #abortExpired(): void {
+    const now = performance.now();
+    for (const entry of this.#running.values()) {
+      if (entry.handlerReturned || entry.reason !== undefined) continue;
+      if (now - entry.renewedAt >= this.#leaseMs - this.#sweepMs) {
+        this.#abort(entry.job.id.toString(), 'lost');
+      }
+    }
   }
 
   #beat(): void {
@@ -358,7 +382,7 @@ export class JobWorker {
         ({ changed, lost }) => {
           for (const id of changed) {
             const entry = byId.get(id);
-            if (entry) this.#armDeadline(entry, requestedAt);
+            if (entry) entry.renewedAt = requestedAt;
             const waiting = bufferedById.get(id);
             if (waiting) waiting.renewedAt = requestedAt;
           }
