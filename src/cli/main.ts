@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 
 import { runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
+import { runJobsCommand } from './jobs-command.js';
 import { runMigrateCommand } from './migrate-command.js';
 import { registerAuditCommands } from './register-audit-commands.js';
 import { registerInspectCommands } from './register-inspect-commands.js';
@@ -73,5 +74,13 @@ program
 
 registerInspectCommands(program);
 registerAuditCommands(program);
+
+program
+  .command('jobs')
+  .description('show the depth of every job queue by state')
+  .option('--json', 'print one JSON line per queue and state')
+  .action((options: { json?: boolean }) =>
+    runCommand((io) => runJobsCommand(io, { json: options.json === true })),
+  );
 
 await program.parseAsync(process.argv);

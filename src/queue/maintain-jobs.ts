@@ -1,4 +1,3 @@
-import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 
 import type { SqlExecutor } from '../ports/sql.js';
@@ -62,9 +61,5 @@ export type QueueDepth = t.TypeOf<typeof QueueDepth>;
 /** The depth of every queue by state, for `rewind jobs` and dashboards. */
 export async function countJobs(executor: SqlExecutor): Promise<readonly QueueDepth[]> {
   const result = await executor.query(COUNT_JOBS);
-  return result.rows.map((row) => {
-    const decoded = QueueDepth.decode(row);
-    if (E.isLeft(decoded)) throw new Error('countJobs: a depth row does not decode');
-    return decoded.right;
-  });
+  return result.rows.map((row) => decodeWrittenJobRow(QueueDepth, row));
 }
