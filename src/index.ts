@@ -83,6 +83,74 @@ export type {
 } from './ports/event-store.js';
 export { type IdGenerator, uuidGenerator } from './ports/ids.js';
 export type { SqlClient, SqlExecutor, SqlResult, SqlRow } from './ports/sql.js';
+export { type BatchWriteResult, completeJobs, extendLeases } from './queue/batch-writes.js';
+export { type ClaimedJobs, type ClaimJobsOptions, claimJobs } from './queue/claim-jobs.js';
+export { claimJobsWithGlobalLimit, type GlobalLimitClaimOptions } from './queue/claim-limited.js';
+export {
+  type CronSchedule,
+  cronJobKey,
+  type InvalidCronScheduleFailure,
+  registerCronSchedules,
+} from './queue/cron/cron-schedule.js';
+export {
+  CronScheduler,
+  type CronSchedulerOptions,
+  type CronTick,
+} from './queue/cron/cron-scheduler.js';
+export {
+  completeJob,
+  type FailJobOptions,
+  failJob,
+  type JobFailure,
+  type SnoozeUntil,
+  snoozeJob,
+} from './queue/finish-job.js';
+export { type DuplicateJob, type InsertJobsResult, insertJobs } from './queue/insert-jobs.js';
+export { Job, type JobError, JobId, JobState, LeasedJob, type NewJob } from './queue/job.js';
+export type { JobDecodeFailure } from './queue/job-row.js';
+export { extendLease, type JobLease, type LeaseLostFailure } from './queue/lease.js';
+export {
+  countJobs,
+  findStrandedJobs,
+  type PruneJobsOptions,
+  pruneJobs,
+  QueueDepth,
+  StrandedJob,
+} from './queue/maintain-jobs.js';
+export { cancelJobs, discardJobs, type EndJobsOptions, retryJobs } from './queue/operate-jobs.js';
+export {
+  assertEnqueued,
+  type DrainedRun,
+  type DrainQueueOptions,
+  drainQueue,
+  type EnqueuedQuery,
+  listEnqueued,
+} from './queue/testing.js';
+export { type UniqueJobKey, type UniqueJobOptions, uniqueJob } from './queue/unique-job.js';
+export {
+  defineWorker,
+  dispatchJobs,
+  type JobContext,
+  type JobHandler,
+  type WorkerDefinition,
+  type WorkerSpec,
+} from './queue/worker/define-worker.js';
+export {
+  type JobEventListener,
+  type JobEventMap,
+  JobEvents,
+  type JobRunEnd,
+} from './queue/worker/job-events.js';
+export {
+  type JobCancelled,
+  type JobDiscarded,
+  type JobDone,
+  type JobFailed,
+  type JobResult,
+  type JobSnoozed,
+  jobDone,
+} from './queue/worker/job-result.js';
+export { JobWorker, type JobWorkerOptions } from './queue/worker/job-worker.js';
 export { AuthorizedRewind } from './runtime/authorized-rewind.js';
 export { RewindConfig, readConfigFromEnv } from './runtime/config.js';
 export {
