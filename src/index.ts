@@ -183,4 +183,10 @@ export {
   type StartSagaOptions,
   startSaga,
 } from './runtime/start-saga.js';
+export {
+  type HistoryDivergence,
+  type HistoryVerification,
+  verifyHistory,
+  verifyHistoryWith,
+} from './runtime/verify-history.js';
 export { createServeApp, type ServeAppOptions } from './serve/serve-app.js';

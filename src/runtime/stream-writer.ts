@@ -37,6 +37,9 @@ const COMMAND_TYPES: ReadonlySet<SagaEventType> = new Set([
   'SagaUndoRequested',
 ]);
 
+// A failed call is tried this many times in all before the error reaches the worker.
+const APPEND_CALL_ATTEMPTS = 3;
+
 // Each retry follows a command of someone else; more than this in one append means a storm.
 const MAX_COMMAND_RETRIES = 10;
 
@@ -69,7 +72,7 @@ export class StreamWriter {
     const newEvents = this.#stamp(pending);
     const foreign: RecordedEvent[] = [];
     for (let retry = 0; ; retry++) {
-      const appended = await this.store.appendToStream(this.streamName, newEvents, this.#expected);
+      const appended = await this.#appendSameIds(newEvents);
       if (E.isRight(appended)) {
         const first = this.#expected + 1n;
         this.#expected = appended.right.nextExpectedRevision;
@@ -88,6 +91,22 @@ export class StreamWriter {
       foreign.push(...others);
       const last = others.at(-1);
       if (last) this.#expected = last.revision;
+    }
+  }
+
+  /**
+   * One append, tried again with the same event ids when the call itself fails (a dropped
+   * connection, say): if the first try committed, the store reports it already appended
+   * instead of writing twice (BC-14).
+   */
+  async #appendSameIds(newEvents: readonly NewEvent[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.appendToStream(this.streamName, newEvents, this.#expected);
+      } catch (error) {
+        if (attempt >= APPEND_CALL_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
     }
   }
 

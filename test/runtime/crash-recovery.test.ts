@@ -300,7 +300,7 @@ describe('two workers on one saga (BC-15)', () => {
 });
 
 describe('an append whose response is lost (BC-14)', () => {
-  it('writes StepCompleted once: the next run finds it stored and goes on', async () => {
+  it('writes StepCompleted once: the writer retries with the same ids and goes on', async () => {
     const effects = createEffects();
     const saga = chargeSaga(effects, 'retry');
     const { store } = new Rewind({ sql: db.sql, sagas: [saga] });
@@ -324,13 +324,11 @@ describe('an append whose response is lost (BC-14)', () => {
     const rewind = new Rewind({ sql: db.sql, store: lossy, sagas: [saga] });
     const sagaId = await startSaga(rewind, saga);
 
-    await expect(advanceSaga(depsOf(rewind), sagaId, new AbortController().signal)).rejects.toThrow(
-      'connection terminated after commit',
-    );
     const outcome = expectRight(
       await advanceSaga(depsOf(rewind), sagaId, new AbortController().signal),
     );
 
+    expect(dropped).toBe(1);
     expect(outcome).toEqual({ _tag: 'SagaFinished', status: 'completed' });
     const types = describeEvents(await historyOf(rewind, sagaId));
     expect(types.filter((type) => type === 'StepCompleted(reserve#1)')).toHaveLength(1);
