@@ -14,12 +14,24 @@ export interface CommandIo {
 export type CommandResult = E.Either<{ readonly exitCode: number; readonly message: string }, void>;
 
 /**
+ * A reader that closes the pipe early (`rewind list | head`) is not an error: stop writing
+ * quietly instead of crashing with EPIPE.
+ */
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
+/**
  * Runs a command at the process edge: reads the configuration, turns a refusal into a message
  * on standard error and an exit code, and a crash into exit code 70 with its stack.
  */
 export async function runCommand(
   command: (io: CommandIo) => Promise<CommandResult>,
 ): Promise<void> {
+  endQuietlyOnClosedPipe();
   const config = readConfigFromEnv();
   if (E.isLeft(config)) {
     process.stderr.write(`rewind: ${config.left.message}\n`);
