@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import pg from 'pg';
 
 import type { Logger } from '../../core/logger.js';
@@ -29,9 +31,27 @@ function toResult(result: pg.QueryResult): SqlResult {
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
 
+const statementNames = new Map<string, string>();
+
+/**
+ * A statement with parameters runs as a named prepared statement, so each connection parses and
+ * plans it once, not at every call: the queue's claim and completion statements run thousands of
+ * times a second. The name is a hash of the text, so one name never stands for two statements.
+ * Statements without parameters (DDL, LISTEN, scripts) stay unnamed.
+ */
+function toQuery(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  if (!params || params.length === 0) return { text, values: [] };
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `rewind_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values: [...params] };
+}
+
 function executorOf(client: pg.PoolClient): SqlExecutor {
   return {
-    query: async (text, params) => toResult(await client.query(text, params ? [...params] : [])),
+    query: async (text, params) => toResult(await client.query(toQuery(text, params))),
     exec: async (script) => {
       await client.query(script);
     },
@@ -55,7 +75,7 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
     driver: 'pg',
 
     async query(text, params) {
-      return toResult(await pool.query(text, params ? [...params] : []));
+      return toResult(await pool.query(toQuery(text, params)));
     },
 
     async transaction(work) {
