@@ -66,6 +66,7 @@ export const jobFeeder: JobProjection = {
       case 'SagaCancelRequested':
       case 'SagaResumeRequested':
       case 'SagaUndoRequested':
+      case 'SagaRetryRequested':
         return sagaJob(recorded, own);
       case 'StepRetryScheduled':
       case 'StepCompensationRetryScheduled':

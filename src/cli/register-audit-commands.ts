@@ -13,7 +13,7 @@ import { runServeCommand } from './serve-command.js';
 const OPERATOR_COMMANDS: readonly [OperatorCommandName, string][] = [
   ['cancel', 'ask a running saga to roll back'],
   ['resume', 'resume a halted saga, with --payload as the halted step output'],
-  ['retry', 'put a stalled saga back on the queue (a failed one is refused)'],
+  ['retry', 'put a stalled saga back on the queue, or retry the failed undos of a stuck one'],
   ['undo', 'ask a completed saga to undo every step'],
 ];
 

@@ -169,6 +169,12 @@ export const SagaResumeRequested = event('SagaResumeRequested', t.type({ payload
 /** An operator (or a parent's rollback) asked to undo a completed saga: every step compensated. */
 export const SagaUndoRequested = event('SagaUndoRequested', t.type({ reason: t.string }));
 
+/**
+ * An operator fixed what made an undo fail for good and asks the stuck (SagaFailed) saga to try
+ * its rollback again: the failed undos run anew, then the rest of the rollback.
+ */
+export const SagaRetryRequested = event('SagaRetryRequested', t.type({ reason: t.string }));
+
 /** Any saga event, as `{ type, data }`. */
 export const SagaEvent = t.union(
   [
@@ -192,6 +198,7 @@ export const SagaEvent = t.union(
     SagaCancelRequested,
     SagaResumeRequested,
     SagaUndoRequested,
+    SagaRetryRequested,
   ],
   'SagaEvent',
 );

@@ -188,6 +188,26 @@ function withoutRetry(state: Started, step: string): Pick<SagaFacts, 'compensati
   return { compensationRetries };
 }
 
+/** A stuck saga's rollback, reopened: its failed undos are due again, as first tries. */
+function reopenRollback(state: Started & { readonly status: 'failed' }, at: string): SagaState {
+  const steps: Record<string, StepState> = { ...state.steps };
+  for (const [name, step] of Object.entries(state.steps)) {
+    if (step.status !== 'compensationFailed') continue;
+    steps[name] =
+      step.undoing === 'completed'
+        ? {
+            status: 'completed',
+            attempt: step.attempt,
+            output: step.output,
+            completedAt: at,
+            recovered: false,
+          }
+        : { status: 'failed', attempt: step.attempt, failure: step.failure };
+  }
+  const reason = state.reason ?? { step: null, failure: state.failure };
+  return { ...state, status: 'compensating', reason, steps, compensationRetries: {} };
+}
+
 function outputOf(current: StepState): unknown {
   return current.status === 'completed' ? current.output : undefined;
 }
@@ -224,6 +244,8 @@ function applySagaEvent(state: Started, recorded: StreamEvent, event: SagaEvent)
         status: 'compensationFailed',
         output: outputOf(current),
         failure: event.data.failure,
+        undoing: current.status === 'completed' ? 'completed' : 'failed',
+        attempt: 'attempt' in current ? current.attempt : 1,
       } as const;
       return {
         ...state,
@@ -264,6 +286,10 @@ function applySagaEvent(state: Started, recorded: StreamEvent, event: SagaEvent)
       return { ...state, resumePayload: { payload: event.data.payload } };
     case 'SagaUndoRequested':
       return { ...state, undoRequested: state.undoRequested ?? event.data.reason };
+    case 'SagaRetryRequested':
+      return state.status === 'failed'
+        ? reopenRollback(state, recorded.metadata.occurredAt)
+        : state;
     case 'SagaStarted':
       throw new InvalidTransitionError(event.type, recorded.revision, 'saga already started');
     default:

@@ -71,6 +71,9 @@ export type StepState =
       readonly status: 'compensationFailed';
       readonly output: unknown;
       readonly failure: RecordedFailure;
+      /** What was being undone: the step's output, or (`failed`) an attempt that failed. */
+      readonly undoing: 'completed' | 'failed';
+      readonly attempt: number;
     };
 
 export type StepStatus = StepState['status'];

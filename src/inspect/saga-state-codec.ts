@@ -49,6 +49,8 @@ const StepStateCodec = t.union([
     status: t.literal('compensationFailed'),
     output: SagaValue,
     failure: RecordedFailure,
+    undoing: t.keyof({ completed: null, failed: null }),
+    attempt: t.number,
   }),
 ]);
 

@@ -209,9 +209,9 @@ function actorJson(actor: Actor): Json {
  * says what is due, and the job is derived data. One retry per revision: a second retry before
  * the saga moved is reported as done with the first.
  *
- * A saga that ended SagaFailed (an undo failed for good) cannot be retried: reopening its
- * rollback needs an event of its own (`SagaRetryRequested`), which the core does not have yet,
- * so it is refused. A completed or compensated saga has nothing to retry.
+ * A saga that ended SagaFailed (an undo failed for good) gets SagaRetryRequested: once its
+ * operator fixed the cause, its failed undos run again, then the rest of its rollback. A
+ * completed or compensated saga has nothing to retry.
  */
 export async function requestRetry(
   deps: RetryCommandDeps,
@@ -222,10 +222,14 @@ export async function requestRetry(
   if (E.isLeft(prepared)) return prepared;
   const { state } = prepared.right;
   if (state.status === 'failed') {
-    const reason =
-      'a saga stuck on a failed undo needs a SagaRetryRequested event, which this engine does ' +
-      'not record yet: fix the cause and undo the step by hand';
-    return E.left(notApplicable('retry', state, reason));
+    return appendCommand(deps, sagaId, options.actor, 'retry', (current) =>
+      current.status === 'failed'
+        ? E.right({
+            type: 'SagaRetryRequested',
+            data: { reason: 'retry requested by an operator' },
+          })
+        : E.left(`a ${current.status} saga has no failed undo to retry`),
+    );
   }
   if (state.status === 'completed' || state.status === 'compensated') {
     return E.left(notApplicable('retry', state, `a ${state.status} saga has nothing to retry`));

@@ -35,6 +35,7 @@ const COMMAND_TYPES: ReadonlySet<SagaEventType> = new Set([
   'SagaCancelRequested',
   'SagaResumeRequested',
   'SagaUndoRequested',
+  'SagaRetryRequested',
 ]);
 
 // A failed call is tried this many times in all before the error reaches the worker.

@@ -575,6 +575,58 @@ describe('recover, timeouts and undo failures', () => {
     });
   });
 
+  it('retries the failed undos of a stuck saga when an operator asks, then finishes the rollback', async () => {
+    let refundApiUp = false;
+    const undone: string[] = [];
+    const saga = defineSaga({
+      name: 'stuck-then-fixed',
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const a = step('a', { run: noop, compensate: async () => void undone.push('a') });
+        const b = step('b', {
+          after: [a],
+          run: noop,
+          compensateRetry: { maxAttempts: 1 },
+          compensate: async () => {
+            if (!refundApiUp) throw new Error('refund api down');
+            undone.push('b');
+          },
+        });
+        const c = step('c', {
+          after: [b],
+          run: async () => {
+            throw Object.assign(new Error('declined'), { retryable: false });
+          },
+        });
+        return [a, b, c];
+      },
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['failed']);
+    expect(undone).toEqual([]);
+
+    refundApiUp = true;
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaRetryRequested',
+      data: { reason: 'api fixed' },
+    });
+    const events = await waitForHistory(
+      target,
+      sagaId,
+      (all) => all.at(-1)?.event.type === 'SagaCompensated',
+    );
+    expect(undone).toEqual(['b', 'a']);
+    expect(describeEvents(events).slice(-5)).toEqual([
+      'SagaFailed',
+      'SagaRetryRequested',
+      'StepCompensated(b)',
+      'StepCompensated(a)',
+      'SagaCompensated',
+    ]);
+  });
+
   it('BC-12: undoes what a timed-out attempt did although it recorded no output', async () => {
     const ledger: string[] = [];
     const saga = defineSaga({
