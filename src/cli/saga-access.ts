@@ -4,6 +4,7 @@ import { describeAuthorizationFailure, type EngineOperation } from '../audit/aut
 import { authorizeSagaAccess, type SagaAccessFailure } from '../audit/saga-ownership.js';
 import type { Actor } from '../core/events.js';
 import { type SagaId, SagaId as SagaIdCodec } from '../core/ids.js';
+import { describeEventDecodeFailure } from '../ports/event-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
 import { decodeArgument } from './cli-arguments.js';
@@ -18,7 +19,7 @@ export function describeSagaAccessFailure(failure: SagaAccessFailure): string {
     case 'AuthorizationFailure':
       return describeAuthorizationFailure(failure);
     case 'EventDecodeFailure':
-      return `event ${failure.revision} of ${failure.streamName} does not decode: ${failure.path}: ${failure.message}`;
+      return describeEventDecodeFailure(failure);
   }
 }
 

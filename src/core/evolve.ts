@@ -25,6 +25,12 @@ export class InvalidTransitionError extends Error {
   }
 }
 
+/** A sentence for a history that does not fold, naming the event. */
+export function describeHistoryFailure(failure: HistoryFailure): string {
+  const where = `event ${failure.revision} (${failure.eventType})`;
+  return `${where} does not fit the history: ${failure.detail}`;
+}
+
 function isInvalidTransition(error: unknown): error is InvalidTransitionError {
   return error instanceof Error && 'code' in error && error.code === 'INVALID_TRANSITION';
 }

@@ -8,10 +8,11 @@ import {
   SELECT_SNAPSHOT_AT_OR_BELOW,
 } from '../adapters/postgres/sql/snapshots.js';
 import type { RecordedEvent } from '../core/events.js';
-import { evolve, type HistoryFailure, replay } from '../core/evolve.js';
+import { describeHistoryFailure, evolve, type HistoryFailure, replay } from '../core/evolve.js';
 import { type SagaId, sagaStreamName } from '../core/ids.js';
 import { initialSagaState, type SagaState } from '../core/state.js';
 import type { ReadFailure } from '../ports/event-store.js';
+import { describeEventDecodeFailure } from '../ports/event-store.js';
 import type { SqlExecutor } from '../ports/sql.js';
 import { encodeSagaState, SagaStateCodec } from './saga-state-codec.js';
 
@@ -158,8 +159,8 @@ export function describeTimeTravelFailure(failure: TimeTravelFailure): string {
     case 'RevisionOutOfRangeFailure':
       return `saga ${failure.sagaId} has events 0 to ${failure.lastRevision}, not ${failure.revision}`;
     case 'EventDecodeFailure':
-      return `event ${failure.revision} of stream ${failure.streamName} does not decode: ${failure.path}: ${failure.message}`;
+      return describeEventDecodeFailure(failure);
     case 'HistoryFailure':
-      return `event ${failure.revision} (${failure.eventType}) does not fit the history: ${failure.detail}`;
+      return describeHistoryFailure(failure);
   }
 }

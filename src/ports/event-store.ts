@@ -33,6 +33,12 @@ export interface EventDecodeFailure {
   readonly message: string;
 }
 
+/** A sentence for an event that does not decode, naming stream, revision and field. */
+export function describeEventDecodeFailure(failure: EventDecodeFailure): string {
+  const where = `event ${failure.revision} of stream ${failure.streamName}`;
+  return `${where} does not decode: ${failure.path}: ${failure.message}`;
+}
+
 export type AppendFailure = VersionConflictFailure;
 export type ReadFailure = EventDecodeFailure;
 

@@ -1,3 +1,5 @@
+import { describeHistoryFailure } from '../core/evolve.js';
+import { describeEventDecodeFailure } from '../ports/event-store.js';
 import { describeDefinitionLookupFailure } from './saga-registry.js';
 import type { SagaRunFailure } from './saga-runner.js';
 
@@ -5,12 +7,9 @@ import type { SagaRunFailure } from './saga-runner.js';
 export function describeSagaRunFailure(failure: SagaRunFailure): string {
   switch (failure._tag) {
     case 'EventDecodeFailure':
-      return (
-        `event ${failure.revision} of stream ${failure.streamName} does not decode: ` +
-        `${failure.path}: ${failure.message}`
-      );
+      return describeEventDecodeFailure(failure);
     case 'HistoryFailure':
-      return `event ${failure.revision} (${failure.eventType}) does not fit the history: ${failure.detail}`;
+      return describeHistoryFailure(failure);
     case 'DefinitionMissingFailure':
     case 'DefinitionChangedFailure':
       return describeDefinitionLookupFailure(failure);

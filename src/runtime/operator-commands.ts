@@ -8,12 +8,13 @@ import {
   tenantPolicy,
 } from '../audit/authorization.js';
 import type { Actor, EventMetadata, RecordedEvent, SagaEvent } from '../core/events.js';
-import { type HistoryFailure, replay } from '../core/evolve.js';
+import { describeHistoryFailure, type HistoryFailure, replay } from '../core/evolve.js';
 import { type SagaId, sagaStreamName } from '../core/ids.js';
 import type { SagaState, StartedSagaState } from '../core/state.js';
 import { encodeValue, type Json, type UnsupportedValueFailure } from '../core/values.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventStore, ReadFailure, VersionConflictFailure } from '../ports/event-store.js';
+import { describeEventDecodeFailure } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
 import type { SqlExecutor } from '../ports/sql.js';
 import { insertJobs } from '../queue/insert-jobs.js';
@@ -257,9 +258,9 @@ export function describeOperatorCommandFailure(failure: OperatorCommandFailure):
     case 'CommandNotApplicableFailure':
       return `cannot ${failure.operation} saga ${failure.sagaId} (${failure.status}): ${failure.reason}`;
     case 'EventDecodeFailure':
-      return `event ${failure.revision} of ${failure.streamName} does not decode: ${failure.path}: ${failure.message}`;
+      return describeEventDecodeFailure(failure);
     case 'HistoryFailure':
-      return `event ${failure.revision} (${failure.eventType}) does not fit the history: ${failure.detail}`;
+      return describeHistoryFailure(failure);
     case 'VersionConflictFailure':
       return `saga ${failure.streamName} kept changing: gave up after ${MAX_COMMAND_TRIES} tries`;
     case 'UnsupportedValueFailure':
