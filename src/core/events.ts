@@ -49,8 +49,13 @@ function event<Type extends string, Data extends t.Mixed>(type: Type, data: Data
 export const ParentRef = t.type({ sagaId: SagaId, step: StepName }, 'ParentRef');
 export type ParentRef = t.TypeOf<typeof ParentRef>;
 
-/** Present on the terminal events of a child saga, so the projection can wake its parent. */
-const ParentLink = t.partial({ parent: ParentRef });
+/**
+ * Present on the terminal events of a child saga, so the projection can wake its parent.
+ * Exact, so that in an intersection it passes no other field through: io-ts 2.2 merges the
+ * encodings of an intersection by `!==`, and a NaN passed through unencoded would win over its
+ * encoding (found by the round-trip property test).
+ */
+const ParentLink = t.exact(t.partial({ parent: ParentRef }));
 
 /**
  * A client (or a parent saga's step) started the saga. The definition's name, version and

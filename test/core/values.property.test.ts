@@ -63,6 +63,21 @@ describe('saga values', () => {
     expect(encodeValue(cyclic)).toMatchObject(E.left({ path: 'value.self' }));
   });
 
+  it('round-trips a NaN input of SagaStarted (io-ts intersection merge)', () => {
+    const event: SagaEvent = {
+      type: 'SagaStarted',
+      data: {
+        sagaId: 's1' as SagaId,
+        saga: 'x',
+        version: 1,
+        definitionHash: 'h',
+        input: Number.NaN,
+      },
+    };
+    const stored = JSON.parse(JSON.stringify(SagaEvent.encode(event)));
+    expect(SagaEvent.decode(stored)).toEqual(E.right(event));
+  });
+
   it('round-trips every saga event through its codec', () => {
     fc.assert(
       fc.property(value, (output) => {
