@@ -12,7 +12,7 @@ export async function runDemoCommand(
     ? 'Postgres (DATABASE_URL)'
     : `embedded PGlite in ${io.config.dataDir}/`;
   io.out(`rewind demo: order fulfilment on ${where}`);
-  const sql = await openMigratedDatabase(io.config);
+  const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     const report = await runOrderDemo({
       sql,

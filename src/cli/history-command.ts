@@ -23,7 +23,7 @@ export async function runHistoryCommand(
   const actor = resolveActor(options, false);
   if (E.isLeft(actor)) return refuse(`history: ${actor.left}`, 2);
 
-  const sql = await openMigratedDatabase(io.config);
+  const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     // Authorized before the stream is read: another tenant's actor learns nothing of it.
     const access = await authorizeSagaAccess(sql, rawSagaId, actor.right, 'read');

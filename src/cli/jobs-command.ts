@@ -48,7 +48,7 @@ export async function runJobsCommand(
   io: CommandIo,
   options: { readonly json: boolean },
 ): Promise<CommandResult> {
-  const sql = await openMigratedDatabase(io.config);
+  const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     const depths = await countJobs(sql);
     if (options.json) for (const depth of depths) io.out(JSON.stringify(depth));

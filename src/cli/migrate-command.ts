@@ -4,7 +4,7 @@ import { type CommandIo, type CommandResult, succeed } from './run-command.js';
 
 /** `rewind migrate`: applies pending migrations and says which. */
 export async function runMigrateCommand(io: CommandIo): Promise<CommandResult> {
-  const sql = await openDatabase(io.config);
+  const sql = await openDatabase(io.config, io.logger);
   try {
     const applied = await migrate(sql);
     io.out(

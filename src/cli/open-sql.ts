@@ -7,7 +7,7 @@ export async function withDatabase<Result>(
   io: CommandIo,
   work: (sql: SqlClient) => Promise<Result>,
 ): Promise<Result> {
-  const sql = await openMigratedDatabase(io.config);
+  const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     return await work(sql);
   } finally {

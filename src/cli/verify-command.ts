@@ -140,7 +140,7 @@ export async function runVerifyCommand(
   if (options.saga !== undefined && !SagaId.is(options.saga)) {
     return refuse('verify: --saga must not be empty', 2);
   }
-  const sql = await openMigratedDatabase(io.config);
+  const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     const registry = await loadSagaRegistry(io, options, new Shop(sql));
     if (E.isLeft(registry)) return refuse(registry.left, 2);

@@ -135,8 +135,14 @@ export function openEventStore(config: RewindConfig, sql: SqlClient): EventStore
 }
 
 /** Opens the database a configuration names: Postgres, or the embedded PGlite in `dataDir`. */
-export async function openDatabase(config: RewindConfig): Promise<SqlClient> {
-  if (config.databaseUrl) return createPgSqlClient({ connectionString: config.databaseUrl });
+export async function openDatabase(config: RewindConfig, logger?: Logger): Promise<SqlClient> {
+  if (config.databaseUrl) {
+    // The LISTEN connection's health ("notify degraded" / "restored") goes to this logger.
+    return createPgSqlClient({
+      connectionString: config.databaseUrl,
+      ...(logger ? { logger } : {}),
+    });
+  }
   return createPgliteSqlClient({ dataDir: embeddedDatabaseDir(config) });
 }
 
@@ -144,8 +150,11 @@ export async function openDatabase(config: RewindConfig): Promise<SqlClient> {
  * Opens the database and applies pending migrations: what the embedded default does on every
  * start, and what `rewind migrate` does on Postgres.
  */
-export async function openMigratedDatabase(config: RewindConfig): Promise<SqlClient> {
-  const sql = await openDatabase(config);
+export async function openMigratedDatabase(
+  config: RewindConfig,
+  logger?: Logger,
+): Promise<SqlClient> {
+  const sql = await openDatabase(config, logger);
   await migrate(sql);
   return sql;
 }
