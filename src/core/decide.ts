@@ -222,8 +222,13 @@ function planSteps(
       const name = mapElementName(step.name, i);
       if (inFlight.has(name)) busy += 1;
     }
+    const batchSize = step.body.batchSize ?? count;
+    let earlierBatchesDone = true;
     for (let i = 0; i < count && busy < limit; i++) {
+      // A batch starts only once every element of the batches before it has completed.
+      if (i > 0 && i % batchSize === 0 && !earlierBatchesDone) break;
       const name = mapElementName(step.name, i);
+      if (stepStateOf(state, name).status !== 'completed') earlierBatchesDone = false;
       if (inFlight.has(name)) continue;
       if (planElement(state, plan, name, step.body, inFlight, now) === 'busy') busy += 1;
     }

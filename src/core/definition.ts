@@ -109,6 +109,11 @@ export interface MapStepSpec<Input, Item, ItemOutput> extends StepOptions<Input>
   readonly compensateRetry?: RetryPolicy;
   /** Elements run at once. Default: the saga's `maxConcurrency`. */
   readonly concurrency?: number;
+  /**
+   * Elements are taken in batches of this many: a batch starts only when every element of the
+   * batches before it has completed. Default: all elements in one batch.
+   */
+  readonly batchSize?: number;
 }
 
 /** How a child saga step is written: it starts `saga` and waits for it to end. */
@@ -137,6 +142,7 @@ export type StepBody =
       run(item: unknown, args: StepArgs<unknown>, ctx: StepContext): Promise<unknown>;
       compensate?(output: unknown, ctx: CompensationContext<unknown>): Promise<void>;
       readonly concurrency?: number;
+      readonly batchSize?: number;
       readonly compensateRetry?: RetryPolicy;
     }
   | {
@@ -260,6 +266,9 @@ function createStepFactory<Input>(): StepFactory<Input> {
       run: spec.run,
       ...(spec.compensate ? { compensate: spec.compensate } : {}),
       ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+      ...(spec.batchSize === undefined
+        ? {}
+        : { batchSize: Math.max(1, Math.floor(spec.batchSize)) }),
       ...(spec.compensateRetry ? { compensateRetry: spec.compensateRetry } : {}),
     };
     const step: StepDefinition<Input, readonly ItemOutput[]> = {

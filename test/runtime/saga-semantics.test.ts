@@ -155,6 +155,33 @@ describe('map', () => {
     expect(undone).toEqual([2, 1]);
   });
 
+  it('takes the elements in batches: a batch starts when the one before has completed', async () => {
+    const log: string[] = [];
+    const saga = defineSaga({
+      name: 'map-batches',
+      version: 1,
+      input: t.type({ items: t.array(t.number) }),
+      steps: (step) => [
+        step.map('ship', {
+          over: ({ input }) => input.items,
+          batchSize: 2,
+          run: async (item) => {
+            log.push(`start ${item}`);
+            await new Promise((resolve) => setTimeout(resolve, item === 1 ? 60 : 5));
+            log.push(`end ${item}`);
+            return item;
+          },
+        }),
+      ],
+    });
+    const target = run([saga]);
+    const sagaId = await start(target, saga, { items: [1, 2, 3, 4, 5] });
+    expect(await target.waitForSagas([sagaId])).toEqual(['completed']);
+    expect(log.indexOf('start 3')).toBeGreaterThan(log.indexOf('end 1'));
+    expect(log.indexOf('start 5')).toBeGreaterThan(log.indexOf('end 4'));
+    expect(log.indexOf('start 2')).toBeLessThan(log.indexOf('end 1'));
+  });
+
   it('gives a dependent the outputs of every element, in order', async () => {
     let seen: unknown;
     const saga = defineSaga({
