@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { RecordedEvent } from '../../src/core/events.js';
-import type { SagaId } from '../../src/core/ids.js';
+import { type SagaId, SagaId as SagaIdCodec } from '../../src/core/ids.js';
 import type { Logger } from '../../src/core/logger.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import { Rewind } from '../../src/runtime/rewind.js';
@@ -49,8 +49,10 @@ function countFinished(expected: number, timeoutMs: number) {
   const done = new Promise<void>((resolve) => {
     resolveDone = resolve;
   });
+  const ours = new Set<SagaId>();
   const notify = (notification: SagaNotification) => {
-    if (notification.type !== 'saga:finished') return;
+    // Other sagas in the store (an operator's undo of an earlier run) may run here too.
+    if (notification.type !== 'saga:finished' || !ours.has(notification.sagaId)) return;
     counts[notification.status] += 1;
     if (notification.status === 'compensated') compensated.push(notification.sagaId);
     if (counts.completed + counts.compensated + counts.failed >= expected) resolveDone();
@@ -62,8 +64,9 @@ function countFinished(expected: number, timeoutMs: number) {
       timeoutMs,
     );
   });
+  if (expected === 0) resolveDone();
   const finished = Promise.race([done, timeout]).finally(() => clearTimeout(timer));
-  return { counts, compensated, notify, finished };
+  return { counts, compensated, notify, finished, ours };
 }
 
 async function pickSample(rewind: Rewind, candidates: readonly SagaId[]) {
@@ -83,6 +86,8 @@ async function pickSample(rewind: Rewind, candidates: readonly SagaId[]) {
  */
 export async function runOrderDemo(options: OrderDemoOptions): Promise<OrderDemoReport> {
   const begin = Date.now();
+  // Read the orders first: a bad file must leave the shop as it was.
+  const all = await readOrders(options.ordersPath ?? resolveExampleFile('orders.csv'));
   const shop = new Shop(options.sql);
   await shop.resetShop();
   const saga = createOrderSaga(shop);
@@ -92,7 +97,6 @@ export async function runOrderDemo(options: OrderDemoOptions): Promise<OrderDemo
     ...(options.logger ? { logger: options.logger } : {}),
   });
 
-  const all = await readOrders(options.ordersPath ?? resolveExampleFile('orders.csv'));
   const orders: readonly OrderInput[] =
     options.limit === undefined ? all : all.slice(0, options.limit);
   const tracker = countFinished(orders.length, options.timeoutMs ?? 300_000);
@@ -106,7 +110,9 @@ export async function runOrderDemo(options: OrderDemoOptions): Promise<OrderDemo
   worker.start();
   try {
     for (const order of orders) {
-      const started = await rewind.start(saga, order, { actor: DEMO_ACTOR });
+      const sagaId = rewind.ids.newId();
+      if (SagaIdCodec.is(sagaId)) tracker.ours.add(sagaId);
+      const started = await rewind.start(saga, order, { actor: DEMO_ACTOR, sagaId });
       if (E.isLeft(started)) throw new Error(describeStartSagaFailure(started.left));
     }
     await tracker.finished;

@@ -38,10 +38,21 @@ export async function runCommand(
     process.exitCode = 2;
     return;
   }
+  const level = process.env.LOG_LEVEL ?? 'warn';
+  if (!LOG_LEVELS.has(level)) {
+    process.stderr.write(`rewind: LOG_LEVEL: expected one of ${[...LOG_LEVELS].join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.right.eventstoreUrl) {
+    process.stderr.write(`rewind: ${EVENTSTORE_CLI_LIMIT}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const io: CommandIo = {
     config: config.right,
     out: (line) => process.stdout.write(`${line}\n`),
-    logger: createProcessLogger(process.env.LOG_LEVEL ?? 'warn'),
+    logger: createProcessLogger(level),
   };
   try {
     const result = await command(io);
@@ -50,10 +61,61 @@ export async function runCommand(
       process.exitCode = result.left.exitCode;
     }
   } catch (error) {
+    const expected = describeEnvironmentError(error);
+    if (expected !== undefined) {
+      process.stderr.write(`rewind: ${expected}\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(
       `rewind: unexpected error\n${error instanceof Error ? error.stack : String(error)}\n`,
     );
     process.exitCode = 70;
+  }
+}
+
+const LOG_LEVELS: ReadonlySet<string> = new Set([
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+]);
+
+const EVENTSTORE_CLI_LIMIT =
+  'EVENTSTORE_URL: the rewind command reads and writes events in Postgres or the embedded ' +
+  'database only; use EventStoreDB from code (openEventStore), or unset EVENTSTORE_URL';
+
+function fieldOf(error: unknown, field: string): unknown {
+  return typeof error === 'object' && error !== null ? Reflect.get(error, field) : undefined;
+}
+
+/**
+ * A sentence for what goes wrong around a command rather than inside it: a missing file, a
+ * database that does not answer, a CSV that does not decode. Undefined for anything else, which
+ * is a bug and gets its stack.
+ */
+function describeEnvironmentError(error: unknown): string | undefined {
+  const code = fieldOf(error, 'code');
+  const message = fieldOf(error, 'message');
+  const text = typeof message === 'string' ? message : String(error);
+  switch (code) {
+    case 'ENOENT':
+    case 'EACCES':
+    case 'EISDIR':
+      return `cannot read ${String(fieldOf(error, 'path') ?? 'a file')}: ${text}`;
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'ETIMEDOUT':
+    case '28P01':
+    case '3D000':
+      return `cannot reach the database (DATABASE_URL): ${text}`;
+    case 'CSV_INVALID':
+      return text;
+    default:
+      return undefined;
   }
 }
 

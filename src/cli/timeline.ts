@@ -41,9 +41,10 @@ function detailOf(recorded: RecordedEvent): string {
     case 'ChildSagaStarted':
       return `child ${event.data.saga} ${event.data.childSagaId}`;
     case 'CompensationStarted':
-      return event.data.step === null
-        ? `cancelled: ${event.data.failure.message}`
-        : `because ${event.data.step} failed`;
+      if (event.data.step !== null) return `because ${event.data.step} failed`;
+      return event.data.failure.name === 'SagaUndoRequested'
+        ? `undo requested: ${event.data.failure.message}`
+        : `cancelled: ${event.data.failure.message}`;
     case 'SagaStarted':
       return `${event.data.saga} v${event.data.version}`;
     default:

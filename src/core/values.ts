@@ -106,7 +106,10 @@ function encodeObject(value: object, path: string, seen: Set<object>): Json {
       if (Number.isNaN(value.getTime())) throw new UnsupportedValue(path, 'an invalid Date');
       return tagged('date', value.toISOString());
     }
-    if (Array.isArray(value)) return value.map((item, i) => encodeAt(item, `${path}[${i}]`, seen));
+    if (Array.isArray(value)) {
+      // Array.from visits holes too: a hole is kept as undefined, not turned into JSON's null.
+      return Array.from(value, (item, i) => encodeAt(item, `${path}[${i}]`, seen));
+    }
     if (value instanceof Map) {
       return tagged(
         'map',

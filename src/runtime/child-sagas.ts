@@ -10,7 +10,7 @@ import type { Clock } from '../ports/clock.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
 import { ENGINE_VERSION } from '../version.js';
-import { newEventId, startSaga } from './start-saga.js';
+import { describeStartSagaFailure, newEventId, startSaga } from './start-saga.js';
 
 /** What the child saga steps need. */
 export interface ChildSagaDeps {
@@ -56,7 +56,8 @@ export async function startChildSaga(
     parent: { sagaId: parent.sagaId, step: step.name },
   });
   if (E.isLeft(child) && child.left._tag !== 'SagaAlreadyStartedFailure') {
-    const failure = { name: 'ChildSagaInputFailure', message: JSON.stringify(child.left) };
+    const message = `the input of child saga ${step.body.saga.name}: ${describeStartSagaFailure(child.left)}`;
+    const failure = { name: 'ChildSagaInputFailure', message };
     return [
       started,
       { type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } },

@@ -23,7 +23,7 @@ import { SagaRegistry } from './saga-registry.js';
 import { SagaWorker, type SagaWorkerOptions } from './saga-worker.js';
 import { type StartSagaFailure, type StartSagaOptions, startSaga } from './start-saga.js';
 
-/** Options of {@link createRewind}. */
+/** Options of the {@link Rewind} constructor. */
 export interface RewindOptions {
   /** The Postgres (or PGlite) database of the job queue, and of the events by default. */
   readonly sql: SqlClient;

@@ -37,6 +37,15 @@ describe('saga values', () => {
     );
   });
 
+  it('keeps a hole of a sparse array as undefined, not null', () => {
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested.
+    const encoded = encodeValue([1, , 3]);
+    if (E.isLeft(encoded)) throw new Error(encoded.left.reason);
+    expect(decodeValue(JSON.parse(JSON.stringify(encoded.right)))).toEqual(
+      E.right([1, undefined, 3]),
+    );
+  });
+
   it('keeps a key named __proto__ as a key', () => {
     const original = JSON.parse('{"__proto__": {"admin": true}, "a": 1}');
     const encoded = encodeValue(original);
