@@ -72,7 +72,7 @@ function decodeAll(
   const events: RecordedEvent[] = [];
   for (const item of resolved) {
     const stored = toStored(item);
-    if (!stored || !stored.streamName.startsWith(SAGA_STREAM_PREFIX)) continue;
+    if (!stored?.streamName.startsWith(SAGA_STREAM_PREFIX)) continue;
     const decoded = decodeStoredEvent(stored);
     if (E.isLeft(decoded)) return decoded;
     events.push(decoded.right);
