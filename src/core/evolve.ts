@@ -123,22 +123,40 @@ function applyStepEvent(state: Started, recorded: StreamEvent, event: SagaEvent)
       const { step, attempt, idempotencyKey } = event.data;
       const current = requireStep(state, recorded, step, ['pending', 'running', 'retryScheduled']);
       const interruptions = interruptionsOf(current);
-      const next = { status: 'running', attempt, idempotencyKey, startedAt: at, interruptions };
-      return { ...state, ...withStep(state, step, next as StepState) };
+      const next: StepState = {
+        status: 'running',
+        attempt,
+        idempotencyKey,
+        startedAt: at,
+        interruptions,
+      };
+      return { ...state, ...withStep(state, step, next) };
     }
     case 'StepCompleted': {
       const { step, attempt, output } = event.data;
       const current = requireStep(state, recorded, step, ['running', 'halted', 'awaitingChild']);
-      const next = { status: 'completed', attempt, output, completedAt: at, recovered: false };
+      const next: StepState = {
+        status: 'completed',
+        attempt,
+        output,
+        completedAt: at,
+        recovered: false,
+      };
       // A halted step completes with the resume payload, which is then used up.
       const resumePayload = current.status === 'halted' ? undefined : state.resumePayload;
-      return { ...complete(state, step, next as StepState), resumePayload };
+      return { ...complete(state, step, next), resumePayload };
     }
     case 'StepRecovered': {
       requireStep(state, recorded, event.data.step, ['running']);
       const { step, attempt, output } = event.data;
-      const next = { status: 'completed', attempt, output, completedAt: at, recovered: true };
-      return complete(state, step, next as StepState);
+      const next: StepState = {
+        status: 'completed',
+        attempt,
+        output,
+        completedAt: at,
+        recovered: true,
+      };
+      return complete(state, step, next);
     }
     case 'StepFailed': {
       requireStep(state, recorded, event.data.step, ['running', 'awaitingChild']);
