@@ -153,7 +153,10 @@ export function describeIntegrityFinding(streamName: string, finding: IntegrityF
     case 'EventMissingFinding':
       return `${at}: missing (the next stored event is ${finding.foundNext}): events were removed`;
     case 'ChainBrokenFinding':
-      return `${at} (${finding.eventId}): chained to a different previous event: one was removed or reordered`;
+      return (
+        `${at} (${finding.eventId}): chained to a different previous event: ` +
+        'one was removed or reordered'
+      );
     case 'UnchainedEventFinding':
       return `${at} (${finding.eventId}): written before hashes were kept, not covered`;
     case 'RowDecodeFinding':

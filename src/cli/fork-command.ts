@@ -148,7 +148,8 @@ export async function runForkCommand(
         io.out(
           options.json
             ? JSON.stringify(result)
-            : `started saga ${live.right.sagaId}, forked from ${sagaId} at event ${at.right} (causation ${pivot.eventId}); a worker runs it`,
+            : `started saga ${live.right.sagaId}, forked from ${sagaId} at event ${at.right} ` +
+                `(causation ${pivot.eventId}); a worker runs it`,
         );
         return succeed;
       }
@@ -176,7 +177,8 @@ export async function runForkCommand(
         return succeed;
       }
       io.out(
-        `dry run: saga ${sagaId} forked after event ${at.right}${options.input ? ' with a patched input' : ''}; nothing was written`,
+        `dry run: saga ${sagaId} forked after event ${at.right}` +
+          `${options.input ? ' with a patched input' : ''}; nothing was written`,
       );
       for (const line of lines) {
         const text =
@@ -187,7 +189,8 @@ export async function runForkCommand(
       }
       for (const note of fork.notes) io.out(`note: ${note}`);
       io.out(
-        `fork ends ${fork.state.status} after ${fork.events.length} event(s); original had ${original.right.length}`,
+        `fork ends ${fork.state.status} after ${fork.events.length} event(s); ` +
+          `original had ${original.right.length}`,
       );
       return succeed;
     },

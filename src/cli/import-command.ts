@@ -78,7 +78,8 @@ export async function runImportCommand(
     const tenant = first?.event.metadata.actor.tenant;
     if (first && !canActForTenant(actor.right, tenant)) {
       return refuse(
-        `import: ${file}:${first.line}: not authorized to import sagas of tenant ${tenant ?? '(none)'}`,
+        `import: ${file}:${first.line}: not authorized to import sagas of tenant ` +
+          (tenant ?? '(none)'),
         3,
       );
     }
@@ -88,7 +89,8 @@ export async function runImportCommand(
     for (const [streamName, entries] of streams) {
       if (await streamExists(sql, streamName)) {
         return refuse(
-          `import: ${file}:${entries[0]?.line ?? 0}: streamName: ${streamName} is in the store already`,
+          `import: ${file}:${entries[0]?.line ?? 0}: streamName: ${streamName} ` +
+            'is in the store already',
         );
       }
     }

@@ -299,7 +299,8 @@ function checkSteps(saga: string, steps: readonly StepDefinition<unknown, unknow
     for (const dependency of step.dependsOn) {
       if (!seen.has(dependency)) {
         throw new Error(
-          `saga ${saga}: step "${step.name}" depends on "${dependency}", which is not declared before it`,
+          `saga ${saga}: step "${step.name}" depends on "${dependency}", ` +
+            'which is not declared before it',
         );
       }
     }

@@ -66,7 +66,9 @@ export function formatValueChange(change: ValueChange): string {
       return `+ ${change.path}: ${JSON.stringify(change.after)}`;
     case 'removed':
       return `- ${change.path}: ${JSON.stringify(change.before)}`;
-    case 'changed':
-      return `~ ${change.path}: ${JSON.stringify(change.before)} -> ${JSON.stringify(change.after)}`;
+    case 'changed': {
+      const before = JSON.stringify(change.before);
+      return `~ ${change.path}: ${before} -> ${JSON.stringify(change.after)}`;
+    }
   }
 }

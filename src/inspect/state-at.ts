@@ -156,8 +156,10 @@ export function describeTimeTravelFailure(failure: TimeTravelFailure): string {
   switch (failure._tag) {
     case 'SagaNotFoundFailure':
       return `saga ${failure.sagaId} has no events`;
-    case 'RevisionOutOfRangeFailure':
-      return `saga ${failure.sagaId} has events 0 to ${failure.lastRevision}, not ${failure.revision}`;
+    case 'RevisionOutOfRangeFailure': {
+      const range = `events 0 to ${failure.lastRevision}`;
+      return `saga ${failure.sagaId} has ${range}, not ${failure.revision}`;
+    }
     case 'EventDecodeFailure':
       return describeEventDecodeFailure(failure);
     case 'HistoryFailure':

@@ -9,7 +9,10 @@ import { COUNT_JOBS, FIND_STRANDED_JOBS, PRUNE_JOBS } from './sql/maintenance.js
 export interface PruneJobsOptions {
   /** Keep ended jobs this long after they ended. Default: 7 days. */
   readonly retentionMs?: number;
-  /** Delete at most this many in one call, so a big backlog does not hold locks long. Default: 10,000. */
+  /**
+   * Delete at most this many in one call, so a big backlog does not hold locks long.
+   * Default: 10,000.
+   */
   readonly limit?: number;
 }
 

@@ -23,7 +23,10 @@ export interface DrainQueueOptions {
    * retries with backoff then run at once. Default: false.
    */
   readonly withScheduled?: boolean;
-  /** Stop after this many runs, so a job that snoozes for ever cannot hang a test. Default: 1000. */
+  /**
+   * Stop after this many runs, so a job that snoozes for ever cannot hang a test.
+   * Default: 1000.
+   */
   readonly maxRuns?: number;
   /** Backoff of failed attempts, as in `JobWorker`. */
   readonly backoff?: FailJobOptions['backoff'];

@@ -56,7 +56,8 @@ export async function startChildSaga(
     parent: { sagaId: parent.sagaId, step: step.name },
   });
   if (E.isLeft(child) && child.left._tag !== 'SagaAlreadyStartedFailure') {
-    const message = `the input of child saga ${step.body.saga.name}: ${describeStartSagaFailure(child.left)}`;
+    const reason = describeStartSagaFailure(child.left);
+    const message = `the input of child saga ${step.body.saga.name}: ${reason}`;
     const failure = { name: 'ChildSagaInputFailure', message };
     return [
       started,

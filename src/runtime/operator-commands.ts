@@ -256,7 +256,9 @@ export function describeOperatorCommandFailure(failure: OperatorCommandFailure):
     case 'AuthorizationFailure':
       return `not authorized: ${failure.operation} of saga ${failure.sagaId}: ${failure.reason}`;
     case 'CommandNotApplicableFailure':
-      return `cannot ${failure.operation} saga ${failure.sagaId} (${failure.status}): ${failure.reason}`;
+      return (
+        `cannot ${failure.operation} saga ${failure.sagaId} (${failure.status}): ` + failure.reason
+      );
     case 'EventDecodeFailure':
       return describeEventDecodeFailure(failure);
     case 'HistoryFailure':

@@ -79,12 +79,14 @@ export function describeDefinitionLookupFailure(failure: DefinitionLookupFailure
   switch (failure._tag) {
     case 'DefinitionMissingFailure': {
       const known = failure.registered.length > 0 ? failure.registered.join(', ') : 'none';
-      return `saga ${failure.saga} version ${failure.version} is not registered (registered: ${known})`;
+      const what = `saga ${failure.saga} version ${failure.version}`;
+      return `${what} is not registered (registered: ${known})`;
     }
     case 'DefinitionChangedFailure':
       return (
         `saga ${failure.saga} version ${failure.version} was started with definition hash ` +
-        `${failure.recordedHash}, but the registered one has ${failure.registeredHash}: its steps ` +
+        `${failure.recordedHash}, but the registered one has ${failure.registeredHash}: ` +
+        'its steps ' +
         'changed without a new version'
       );
   }

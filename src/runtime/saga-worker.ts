@@ -40,7 +40,10 @@ export interface SagaWorkerOptions {
   readonly registry: SagaRegistry;
   /** Sagas run at once by this worker. Default: 10. */
   readonly concurrency?: number;
-  /** How long a claim holds without a heartbeat; heartbeats come every third of it. Default: 30 s. */
+  /**
+   * How long a claim holds without a heartbeat; heartbeats come every third of it.
+   * Default: 30 s.
+   */
   readonly leaseMs?: number;
   /** The polling fallback when no notification arrives. Default: 1000 ms. */
   readonly pollMs?: number;

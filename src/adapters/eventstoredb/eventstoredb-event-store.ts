@@ -28,7 +28,10 @@ import { decodeStoredEvent } from '../decode-stored-event.js';
 
 /** Options of {@link createEventStoreDbEventStore}. */
 export interface EventStoreDbEventStoreOptions {
-  /** A connected client, such as `EventStoreDBClient.connectionString(process.env.EVENTSTORE_URL)`. */
+  /**
+   * A connected client, such as
+   * `EventStoreDBClient.connectionString(process.env.EVENTSTORE_URL)`.
+   */
   readonly client: EventStoreDBClient;
   /** Whether `close()` disposes of the client. Default: true. */
   readonly ownsClient?: boolean;

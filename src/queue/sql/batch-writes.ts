@@ -30,7 +30,10 @@ export const SNOOZE_JOB = `
 UPDATE rewind_jobs SET
   state = 'scheduled',
   snoozes = snoozes + 1,
-  scheduled_at = COALESCE($3::timestamptz, now() + make_interval(secs => $4::double precision / 1000)),
+  scheduled_at = COALESCE(
+    $3::timestamptz,
+    now() + make_interval(secs => $4::double precision / 1000)
+  ),
   lease_expires_at = NULL
 WHERE id = $1 AND state = 'executing' AND lease_token = $2::uuid
 RETURNING ${JOB_COLUMNS}`;

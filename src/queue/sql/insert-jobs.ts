@@ -5,7 +5,8 @@ export const JOBS_CHANNEL = 'rewind_jobs';
 
 /**
  * Inserts a batch of jobs given as one `jsonb` array ($1) of
- * `{ index, queue, kind, args, priority, max_attempts, scheduled_at, unique_key, unique_active_key, serial_key }`.
+ * `{ index, queue, kind, args, priority, max_attempts, scheduled_at, unique_key,
+ *    unique_active_key, serial_key }`.
  *
  * Ids are drawn before the insert so that each input row can be joined back to what it became:
  * one row per input, in input order, with the job's columns, or `NULL`s for a duplicate key.

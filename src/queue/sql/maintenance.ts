@@ -51,7 +51,9 @@ LIMIT 100`;
  */
 export const COUNT_JOBS = `
 SELECT queue, state, count(*)::int AS count,
-  count(*) FILTER (WHERE scheduled_at <= now() AND state IN ('available', 'scheduled', 'retryable'))::int
+  count(*) FILTER (
+    WHERE scheduled_at <= now() AND state IN ('available', 'scheduled', 'retryable')
+  )::int
     AS due
 FROM rewind_jobs
 GROUP BY queue, state

@@ -11,7 +11,10 @@ const EVENT_COLUMNS = `
   position, stream_name, revision, event_id, type, data, metadata, recorded_at`;
 
 /** The stream's last revision (`$1` stream name), or null when the stream has no events. */
-/** The revision and hash of stream `$1`'s last event: where an append goes, and what it chains to. */
+/**
+ * The revision and hash of stream `$1`'s last event: where an append goes, and what it
+ * chains to.
+ */
 export const SELECT_STREAM_HEAD = `
   SELECT revision, hash FROM rewind_events WHERE stream_name = $1
   ORDER BY revision DESC LIMIT 1`;
