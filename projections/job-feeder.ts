@@ -1,8 +1,7 @@
 import * as t from 'io-ts';
 
-import { Actor, type RecordedEvent } from '../src/core/events.js';
+import { Actor, actorToJson, type RecordedEvent } from '../src/core/events.js';
 import { SagaId, sagaIdOfStream } from '../src/core/ids.js';
-import type { Json } from '../src/core/values.js';
 import type { JobProjection } from '../src/projection/job-projection.js';
 import type { NewJob } from '../src/queue/job.js';
 
@@ -20,11 +19,27 @@ export const SAGA_JOB_KIND = 'saga';
 export const SagaJobArgs = t.type({ sagaId: SagaId, actor: Actor, cause: t.string }, 'SagaJobArgs');
 export type SagaJobArgs = t.TypeOf<typeof SagaJobArgs>;
 
-function actorArgs(actor: Actor): Json {
+/** What a saga job is about: which saga, for whom, why, and its key against duplicates. */
+export interface SagaJobRequest {
+  readonly sagaId: SagaId;
+  readonly actor: Actor;
+  readonly cause: string;
+  readonly uniqueKey: string;
+  readonly scheduledAt?: Date;
+}
+
+/** A job that advances one saga: the one shape of every saga job, wherever it is made. */
+export function createSagaJob(request: SagaJobRequest): NewJob {
+  const { sagaId, actor, cause, uniqueKey, scheduledAt } = request;
   return {
-    id: actor.id,
-    ...(actor.tenant === undefined ? {} : { tenant: actor.tenant }),
-    ...(actor.roles === undefined ? {} : { roles: actor.roles }),
+    queue: SAGA_QUEUE,
+    kind: SAGA_JOB_KIND,
+    args: { sagaId, actor: actorToJson(actor), cause },
+    uniqueKey,
+    // The jobs of one saga run one at a time, so no worker mistakes another's step in flight for
+    // one in doubt.
+    serialKey: `saga:${sagaId}`,
+    ...(scheduledAt ? { scheduledAt } : {}),
   };
 }
 
@@ -34,20 +49,19 @@ function sagaJob(
   scheduledAt?: Date,
 ): NewJob[] {
   if (sagaId === undefined) return [];
-  const args = { sagaId, actor: actorArgs(recorded.metadata.actor), cause: recorded.event.type };
-  const job: NewJob = {
-    queue: SAGA_QUEUE,
-    kind: SAGA_JOB_KIND,
-    args,
-    // One job per event and saga: replaying the projection over the same events inserts
-    // nothing new.
-    uniqueKey: `saga-event:${recorded.eventId}:${sagaId}`,
-    // The jobs of one saga run one at a time, so no worker mistakes another's step in flight for
-    // one in doubt.
-    serialKey: `saga:${sagaId}`,
-    ...(scheduledAt ? { scheduledAt } : {}),
-  };
-  return [job];
+  // One job per event and saga: replaying the projection over the same events inserts nothing
+  // new.
+  const uniqueKey = `saga-event:${recorded.eventId}:${sagaId}`;
+  const { actor } = recorded.metadata;
+  return [
+    createSagaJob({
+      sagaId,
+      actor,
+      cause: recorded.event.type,
+      uniqueKey,
+      ...(scheduledAt ? { scheduledAt } : {}),
+    }),
+  ];
 }
 
 /**

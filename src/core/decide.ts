@@ -1,9 +1,5 @@
 import type { AnySagaDefinition, StepBody, StepDefinition } from './definition.js';
-import { cancellationFailure, undoFailure } from './engine-failures.js';
-
-/** Re-exported for callers that read decisions and their failures together. */
-export { IN_DOUBT_FAILURE } from './engine-failures.js';
-
+import { undoFailure } from './engine-failures.js';
 import type { RecordedFailure } from './events.js';
 import { argsFor } from './results.js';
 import { maxAttemptsOf } from './retry.js';
@@ -244,12 +240,6 @@ function inDoubtSteps(state: SagaFacts, inFlight: ReadonlySet<string>) {
   );
 }
 
-function rollbackReason(state: SagaFacts) {
-  if (state.firstFailure) return state.firstFailure;
-  if (state.cancelRequested === undefined) return undefined;
-  return { step: null, failure: cancellationFailure(state.cancelRequested) };
-}
-
 function decideRunning(
   definition: AnySagaDefinition,
   state: StartedSagaState,
@@ -257,7 +247,8 @@ function decideRunning(
   inFlight: ReadonlySet<string>,
 ): Decision {
   const inDoubt = inDoubtSteps(state, inFlight);
-  const rollback = rollbackReason(state);
+  // A cancel of a running saga is folded in as its first failure (see evolve).
+  const rollback = state.firstFailure;
 
   if (rollback) {
     // Steps that may still make their change must end, and be recorded, before the undo is

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 
 import { type EventId, SagaId, type StreamName } from './ids.js';
-import { SagaValue } from './values.js';
+import { type Json, SagaValue } from './values.js';
 
 /**
  * The saga events and their metadata, each defined once as an io-ts codec; the TypeScript
@@ -14,6 +14,15 @@ export const Actor = t.intersection(
   'Actor',
 );
 export type Actor = t.TypeOf<typeof Actor>;
+
+/** An actor as plain JSON (job args), without the optional fields it does not have. */
+export function actorToJson(actor: Actor): Json {
+  return {
+    id: actor.id,
+    ...(actor.tenant === undefined ? {} : { tenant: actor.tenant }),
+    ...(actor.roles === undefined ? {} : { roles: actor.roles }),
+  };
+}
 
 /** An error as it is kept in the history: enough to understand it without the process. */
 export const RecordedFailure = t.intersection(

@@ -1,6 +1,7 @@
 import type { Decision } from '../core/decide.js';
-import { decide, IN_DOUBT_FAILURE } from '../core/decide.js';
+import { decide } from '../core/decide.js';
 import type { AnySagaDefinition } from '../core/definition.js';
+import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
 import type { RecordedEvent, RecordedFailure, SagaEvent } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import { EventId } from '../core/ids.js';

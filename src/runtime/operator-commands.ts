@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 
-import { SAGA_JOB_KIND, SAGA_QUEUE } from '../../projections/job-feeder.js';
+import { createSagaJob } from '../../projections/job-feeder.js';
 import {
   type AuthorizationFailure,
   type AuthorizationPolicy,
@@ -11,7 +11,7 @@ import type { Actor, EventMetadata, RecordedEvent, SagaEvent } from '../core/eve
 import { describeHistoryFailure, type HistoryFailure, replay } from '../core/evolve.js';
 import { type SagaId, sagaStreamName } from '../core/ids.js';
 import type { SagaState, StartedSagaState } from '../core/state.js';
-import { encodeValue, type Json, type UnsupportedValueFailure } from '../core/values.js';
+import { encodeValue, type UnsupportedValueFailure } from '../core/values.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventStore, ReadFailure, VersionConflictFailure } from '../ports/event-store.js';
 import { describeEventDecodeFailure } from '../ports/event-store.js';
@@ -195,14 +195,6 @@ export interface RetryCommandDeps extends OperatorCommandDeps {
   readonly sql: SqlExecutor;
 }
 
-function actorJson(actor: Actor): Json {
-  return {
-    id: actor.id,
-    ...(actor.tenant === undefined ? {} : { tenant: actor.tenant }),
-    ...(actor.roles === undefined ? {} : { roles: actor.roles }),
-  };
-}
-
 /**
  * Retries a saga that is not moving: puts a job for it on the queue now, so a worker replays its
  * stream and carries on (in-doubt attempts are retried or failed by their policy, a due retry
@@ -236,14 +228,9 @@ export async function requestRetry(
     return E.left(notApplicable('retry', state, `a ${state.status} saga has nothing to retry`));
   }
 
+  const uniqueKey = `saga-retry:${sagaId}:${state.revision}`;
   await insertJobs(deps.sql, [
-    {
-      queue: SAGA_QUEUE,
-      kind: SAGA_JOB_KIND,
-      args: { sagaId, actor: actorJson(options.actor), cause: 'OperatorRetry' },
-      uniqueKey: `saga-retry:${sagaId}:${state.revision}`,
-      serialKey: `saga:${sagaId}`,
-    },
+    createSagaJob({ sagaId, actor: options.actor, cause: 'OperatorRetry', uniqueKey }),
   ]);
   return E.right({ sagaId, revision: state.revision, tries: 1 });
 }

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 
-import { type Decision, decide, IN_DOUBT_FAILURE, idempotencyKeyOf } from '../core/decide.js';
+import { type Decision, decide, idempotencyKeyOf } from '../core/decide.js';
 import type { AnySagaDefinition } from '../core/definition.js';
+import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
 import type { RecordedEvent, SagaEvent } from '../core/events.js';
 import { evolve, replay } from '../core/evolve.js';
 import { childSagaIdOf } from '../core/ids.js';

@@ -22,7 +22,8 @@ export const SERVE_PAGE = `<!doctype html>
 </style>
 </head>
 <body>
-<div id="sagas"><h3 style="padding: 0 6px">Sagas</h3><table><tbody id="saga-rows"></tbody></table></div>
+<div id="sagas"><h3 style="padding: 0 6px">Sagas</h3>
+  <table><tbody id="saga-rows"></tbody></table></div>
 <div id="detail">
   <h3 id="title">Pick a saga</h3>
   <div id="travel" hidden>
@@ -31,7 +32,9 @@ export const SERVE_PAGE = `<!doctype html>
     <h4>Change from the event before</h4>
     <ul id="changes"></ul>
     <h4>Timeline</h4>
-    <table><thead><tr><th>#</th><th>time</th><th>event</th><th>step</th><th>actor</th><th>detail</th></tr></thead>
+    <table><thead><tr>
+      <th>#</th><th>time</th><th>event</th><th>step</th><th>actor</th><th>detail</th>
+    </tr></thead>
     <tbody id="timeline"></tbody></table>
     <h4>State</h4>
     <pre id="state"></pre>
@@ -52,7 +55,9 @@ async function loadSagas() {
   for (const saga of sagas) {
     const tr = document.createElement('tr');
     tr.dataset.sagaId = saga.sagaId;
-    tr.append(cell(saga.sagaId.slice(0, 8)), cell(saga.saga), cell(saga.status), cell(String(saga.events)));
+    tr.append(
+      cell(saga.sagaId.slice(0, 8)), cell(saga.saga), cell(saga.status), cell(String(saga.events)),
+    );
     tr.onclick = () => openSaga(saga.sagaId);
     body.append(tr);
   }
@@ -68,7 +73,10 @@ async function openSaga(id) {
   body.replaceChildren();
   for (const row of rows) {
     const tr = document.createElement('tr');
-    tr.append(cell(row.revision), cell(row.occurredAt), cell(row.type), cell(row.step), cell(row.actor), cell(row.detail));
+    tr.append(
+      cell(row.revision), cell(row.occurredAt), cell(row.type),
+      cell(row.step), cell(row.actor), cell(row.detail),
+    );
     body.append(tr);
   }
   $('slider').max = String(rows.length - 1);
@@ -83,7 +91,8 @@ async function showAt(at) {
   const body = await response.json();
   if (mine !== request) return;
   $('at').textContent = String(at);
-  $('event').textContent = rows[at] ? rows[at].type + (rows[at].step ? ' ' + rows[at].step : '') : '';
+  const shown = rows[at];
+  $('event').textContent = shown ? shown.type + (shown.step ? ' ' + shown.step : '') : '';
   $('status').textContent = body.state.status;
   $('state').textContent = JSON.stringify(body.state, null, 2);
   const list = $('changes');
@@ -93,7 +102,8 @@ async function showAt(at) {
     li.className = change.kind;
     const before = 'before' in change ? JSON.stringify(change.before) : '';
     const after = 'after' in change ? JSON.stringify(change.after) : '';
-    li.textContent = change.kind + ' ' + change.path + ': ' + (change.kind === 'changed' ? before + ' -> ' + after : before + after);
+    const values = change.kind === 'changed' ? before + ' -> ' + after : before + after;
+    li.textContent = change.kind + ' ' + change.path + ': ' + values;
     list.append(li);
   }
   [...$('timeline').children].forEach((tr, i) => tr.classList.toggle('current', i === at));

@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 
 import { jobFeeder } from '../../projections/job-feeder.js';
-import { IN_DOUBT_FAILURE } from '../../src/core/decide.js';
+import { IN_DOUBT_FAILURE } from '../../src/core/engine-failures.js';
 import type { RecordedEvent } from '../../src/core/events.js';
 import { evolve } from '../../src/core/evolve.js';
 import { childSagaIdOf, type SagaId, sagaStreamName } from '../../src/core/ids.js';
