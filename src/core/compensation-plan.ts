@@ -1,4 +1,4 @@
-import { definitionOfStep } from './decide.js';
+import { definitionOfStep, undoesAttempt } from './decide.js';
 import type { AnySagaDefinition } from './definition.js';
 import type { SagaState, StartedSagaState } from './state.js';
 
@@ -66,7 +66,9 @@ export function planCompensation(
   if (state.status === 'initial' || state.status === 'compensated') return EMPTY_PLAN;
 
   const entries = Object.entries(state.steps);
-  const inDoubt = entries.filter(([, step]) => step.status === 'running').map(([name]) => name);
+  const inDoubt = entries
+    .filter(([, step]) => step.status === 'running' || step.status === 'awaitingChild')
+    .map(([name]) => name);
   const compensated = entries
     .filter(([, step]) => step.status === 'compensated')
     .map(([name]) => name);
@@ -77,9 +79,7 @@ export function planCompensation(
   const compensations: PlannedCompensation[] = [];
   // A step in doubt is recorded failed before the rollback plans, so its attempt undo runs too.
   for (const [step, stepState] of entries) {
-    const body = definitionOfStep(definition, step)?.body;
-    const attemptEnded = stepState.status === 'failed' || stepState.status === 'running';
-    if (attemptEnded && body?.kind === 'task' && body.compensateAttempt) {
+    if (undoesAttempt(definition, step, stepState)) {
       compensations.push({
         step,
         undo: 'attempt',

@@ -1,5 +1,10 @@
 import type { AnySagaDefinition, StepBody, StepDefinition } from './definition.js';
-import { undoFailure } from './engine-failures.js';
+import {
+  CHILD_ABANDONED_FAILURE,
+  IN_DOUBT_FAILURE,
+  isUnfinishedAttemptFailure,
+  undoFailure,
+} from './engine-failures.js';
 import type { RecordedFailure } from './events.js';
 import { argsFor } from './results.js';
 import { maxAttemptsOf } from './retry.js';
@@ -26,6 +31,13 @@ export interface StepRun {
   readonly idempotencyKey: string;
 }
 
+/** An attempt that never finished, and the failure that records it. */
+export interface UnfinishedAttempt {
+  readonly step: string;
+  readonly attempt: number;
+  readonly failure: RecordedFailure;
+}
+
 export type Decision =
   /** Record StepSkipped for these: branches not taken. */
   | { readonly type: 'skipSteps'; readonly steps: readonly { step: string; reason: string }[] }
@@ -40,11 +52,11 @@ export type Decision =
     }
   /** Complete a halted step with the resume payload. */
   | { readonly type: 'resumeStep'; readonly step: string; readonly attempt: number }
-  /** Record these in-doubt attempts as failed (their policy says not to retry them). */
-  | {
-      readonly type: 'failInDoubtSteps';
-      readonly steps: readonly { readonly step: string; readonly attempt: number }[];
-    }
+  /**
+   * Record these unfinished attempts as failed: in doubt and not to be retried, or (on a
+   * rollback) in doubt or waiting for a child saga. Each carries the failure to record.
+   */
+  | { readonly type: 'failInDoubtSteps'; readonly steps: readonly UnfinishedAttempt[] }
   /** Wait for a step the caller runs to finish; `abort` asks them to stop first. */
   | { readonly type: 'drainInFlight'; readonly abort: boolean }
   /** Record CompensationStarted: the saga rolls back. */
@@ -156,9 +168,12 @@ function planElement(
       else plan.runs.push({ step: name, attempt: current.attempt, idempotencyKey: key });
       return 'busy';
     case 'running':
+      // A child saga step recorded its start, then stopped before recording its child: starting
+      // the child again finds the same child, so the start simply goes on.
+      if (body.kind === 'child') plan.startChild ??= { step: name, attempt: current.attempt };
       // Not in flight here means in doubt; the in-doubt attempts that may not be retried were
       // settled before planning, so this one runs again under the same idempotency key.
-      if (!inFlight.has(name)) {
+      else if (!inFlight.has(name)) {
         plan.runs.push({ step: name, attempt: current.attempt + 1, idempotencyKey: key });
       }
       return 'busy';
@@ -232,6 +247,7 @@ function planSteps(
   return plan;
 }
 
+/** Attempts started and not in flight here: in doubt, since no worker is running them. */
 function inDoubtSteps(state: SagaFacts, inFlight: ReadonlySet<string>) {
   return Object.entries(state.steps).flatMap(([step, stepState]) =>
     stepState.status === 'running' && !inFlight.has(step)
@@ -240,38 +256,54 @@ function inDoubtSteps(state: SagaFacts, inFlight: ReadonlySet<string>) {
   );
 }
 
+/** What a rollback must record failed before it starts: attempts in doubt, children running. */
+function unfinishedAttempts(state: SagaFacts, inFlight: ReadonlySet<string>): UnfinishedAttempt[] {
+  const awaiting = Object.entries(state.steps).flatMap(([step, stepState]) =>
+    stepState.status === 'awaitingChild'
+      ? [{ step, attempt: stepState.attempt, failure: CHILD_ABANDONED_FAILURE }]
+      : [],
+  );
+  const inDoubt = inDoubtSteps(state, inFlight).map(({ step, attempt }) => ({
+    step,
+    attempt,
+    failure: IN_DOUBT_FAILURE,
+  }));
+  return [...inDoubt, ...awaiting];
+}
+
 function decideRunning(
   definition: AnySagaDefinition,
   state: StartedSagaState,
   now: Date,
   inFlight: ReadonlySet<string>,
 ): Decision {
-  const inDoubt = inDoubtSteps(state, inFlight);
   // A cancel of a running saga is folded in as its first failure (see evolve).
   const rollback = state.firstFailure;
 
   if (rollback) {
     // Steps that may still make their change must end, and be recorded, before the undo is
-    // planned: nothing in flight is abandoned (BC-10).
+    // planned: nothing in flight is abandoned (BC-10). A child saga still running is recorded
+    // abandoned; the rollback then stops it and waits for its end.
     if (inFlight.size > 0) return { type: 'drainInFlight', abort: true };
-    if (inDoubt.length > 0) {
-      return {
-        type: 'failInDoubtSteps',
-        steps: inDoubt.map(({ step, attempt }) => ({ step, attempt })),
-      };
-    }
+    const unfinished = unfinishedAttempts(state, inFlight);
+    if (unfinished.length > 0) return { type: 'failInDoubtSteps', steps: unfinished };
     return { type: 'startCompensation', step: rollback.step, failure: rollback.failure };
   }
 
-  const notRetried = inDoubt.filter(({ step, used }) => {
-    const options = definitionOfStep(definition, step)?.options;
-    return options?.onInDoubt === 'fail' || used >= maxAttemptsOf(options?.retry);
+  // Starting a child saga again is harmless (it finds the same child), so a child saga step in
+  // doubt always goes on; any other follows its policy.
+  const notRetried = inDoubtSteps(state, inFlight).filter(({ step, used }) => {
+    const found = definitionOfStep(definition, step);
+    if (found?.body.kind === 'child') return false;
+    return found?.options.onInDoubt === 'fail' || used >= maxAttemptsOf(found?.options.retry);
   });
   if (notRetried.length > 0) {
-    return {
-      type: 'failInDoubtSteps',
-      steps: notRetried.map(({ step, attempt }) => ({ step, attempt })),
-    };
+    const steps = notRetried.map(({ step, attempt }) => ({
+      step,
+      attempt,
+      failure: IN_DOUBT_FAILURE,
+    }));
+    return { type: 'failInDoubtSteps', steps };
   }
 
   const plan = planSteps(definition, state, inFlight, now);
@@ -294,6 +326,29 @@ function canUndoOutput(definition: AnySagaDefinition, step: string): boolean {
   return body.kind === 'child' || body.compensate !== undefined;
 }
 
+/**
+ * Whether a rollback undoes what this step's failed attempt may have done: a task's
+ * `compensateAttempt`, or, for a child saga step the engine never saw finish, the child saga
+ * it may have started. (A child that ended by itself has undone itself.) An attempt still
+ * running or waiting for its child counts: a rollback records it failed before it plans.
+ */
+export function undoesAttempt(
+  definition: AnySagaDefinition,
+  step: string,
+  stepState: StepState,
+): boolean {
+  const body = definitionOfStep(definition, step)?.body;
+  if (stepState.status === 'awaitingChild') return true;
+  if (stepState.status === 'running') {
+    return (
+      body?.kind === 'child' || (body?.kind === 'task' && body.compensateAttempt !== undefined)
+    );
+  }
+  if (stepState.status !== 'failed') return false;
+  if (body?.kind === 'child') return isUnfinishedAttemptFailure(stepState.failure);
+  return body?.kind === 'task' && body.compensateAttempt !== undefined;
+}
+
 type UndoCandidate = { readonly step: string; readonly undo: 'output' | 'attempt' };
 
 /** The next undo due: an attempt's own undo first, then completed steps newest first. */
@@ -304,10 +359,7 @@ function nextUndo(
   // An attempt that failed may have made its change before failing (BC-12): its own undo runs
   // first, being the latest thing that happened.
   for (const [step, stepState] of Object.entries(state.steps)) {
-    const body = definitionOfStep(definition, step)?.body;
-    if (stepState.status === 'failed' && body?.kind === 'task' && body.compensateAttempt) {
-      return { step, undo: 'attempt' };
-    }
+    if (undoesAttempt(definition, step, stepState)) return { step, undo: 'attempt' };
   }
   // Reverse order of completion: a step completes after every step it depends on, so this
   // also undoes dependents before what they depend on (BC-13).

@@ -17,3 +17,17 @@ export function cancellationFailure(reason: string): RecordedFailure {
 export function undoFailure(reason: string): RecordedFailure {
   return { name: 'SagaUndoRequested', message: reason };
 }
+
+/** A failure recorded for a child saga step whose saga rolls back while the child still runs. */
+export const CHILD_ABANDONED_FAILURE: RecordedFailure = {
+  name: 'ChildSagaAbandonedFailure',
+  message: 'the saga rolled back while the child saga of this step was still running',
+};
+
+/**
+ * Whether the engine recorded this failure for an attempt it never saw finish: in doubt, or a
+ * child saga left running. Such an attempt may have made its change, or started its child.
+ */
+export function isUnfinishedAttemptFailure(failure: RecordedFailure): boolean {
+  return failure.name === IN_DOUBT_FAILURE.name || failure.name === CHILD_ABANDONED_FAILURE.name;
+}

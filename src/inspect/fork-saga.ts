@@ -1,7 +1,6 @@
 import type { Decision } from '../core/decide.js';
 import { decide } from '../core/decide.js';
 import type { AnySagaDefinition } from '../core/definition.js';
-import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
 import type { RecordedEvent, RecordedFailure, SagaEvent } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import { EventId } from '../core/ids.js';
@@ -117,9 +116,9 @@ function stubDecision(
       ];
     }
     case 'failInDoubtSteps':
-      return decision.steps.map(({ step, attempt }) => ({
+      return decision.steps.map(({ step, attempt, failure }) => ({
         type: 'StepFailed',
-        data: { step, attempt, failure: IN_DOUBT_FAILURE, retryable: false },
+        data: { step, attempt, failure, retryable: false },
       }));
     case 'startCompensation':
       return [

@@ -31,9 +31,10 @@ function outputsOf(state: StartedSagaState): Record<string, unknown> {
 }
 
 /**
- * Starts the child saga of a child saga step and returns the parent's events that record it.
- * The child's id is derived from the parent's, so a parent that crashed after starting it finds
- * the same child instead of starting a second one.
+ * Starts the child saga of a child saga step whose start its parent has recorded, and returns
+ * the parent's event that records the child (or the step's failure, if the child's input is
+ * refused). The child's id is derived from the parent's, so a parent that crashed after
+ * starting it finds the same child instead of starting a second one.
  */
 export async function startChildSaga(
   deps: ChildSagaDeps,
@@ -43,10 +44,6 @@ export async function startChildSaga(
   causationId: string | null,
 ): Promise<SagaEvent[]> {
   const childSagaId = childSagaIdOf(parent.sagaId, step.name);
-  const started: SagaEvent = {
-    type: 'StepStarted',
-    data: { step: step.name, attempt, idempotencyKey: childSagaId },
-  };
   const input = step.body.input(argsFor(parent, step));
   const child = await startSaga(deps, step.body.saga, input, {
     actor: parent.actor,
@@ -59,18 +56,10 @@ export async function startChildSaga(
     const reason = describeStartSagaFailure(child.left);
     const message = `the input of child saga ${step.body.saga.name}: ${reason}`;
     const failure = { name: 'ChildSagaInputFailure', message };
-    return [
-      started,
-      { type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } },
-    ];
+    return [{ type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } }];
   }
-  const data = {
-    step: step.name,
-    attempt,
-    childSagaId,
-    saga: step.body.saga.name,
-  };
-  return [started, { type: 'ChildSagaStarted', data }];
+  const data = { step: step.name, attempt, childSagaId, saga: step.body.saga.name };
+  return [{ type: 'ChildSagaStarted', data }];
 }
 
 async function readChild(deps: ChildSagaDeps, childSagaId: SagaId): Promise<SagaState | undefined> {
@@ -104,10 +93,28 @@ export async function checkChildSaga(
   }
 }
 
+/** The command a rolling-back parent sends its child, if the child still needs one. */
+function commandForChild(child: SagaState, reason: string): SagaEvent | undefined {
+  switch (child.status) {
+    case 'completed':
+      return child.undoRequested === undefined
+        ? { type: 'SagaUndoRequested', data: { reason } }
+        : undefined;
+    case 'running':
+      return child.cancelRequested === undefined
+        ? { type: 'SagaCancelRequested', data: { reason } }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /**
- * One move of the rollback of a child saga step: ask the completed child to undo itself, or,
- * once it has, return the parent's StepCompensated (or StepCompensationFailed). Returns no
- * events while the child is still rolling back; its end wakes the parent.
+ * One move of the rollback of a child saga step: ask the child to undo itself (when it
+ * completed) or to cancel (when it still runs), or, once it has ended rolled back, return the
+ * parent's StepCompensated (or StepCompensationFailed). A child that was never started leaves
+ * nothing to undo. Returns no events while the child is still rolling back; its end wakes the
+ * parent.
  */
 export async function compensateChildSaga(
   deps: ChildSagaDeps,
@@ -116,11 +123,14 @@ export async function compensateChildSaga(
   childSagaId: SagaId,
 ): Promise<SagaEvent[]> {
   const child = await readChild(deps, childSagaId);
-  if (child?.status === 'compensated') return [{ type: 'StepCompensated', data: { step } }];
+  if (child?.status === 'initial' || child?.status === 'compensated') {
+    return [{ type: 'StepCompensated', data: { step } }];
+  }
   if (child?.status === 'failed') {
     return [{ type: 'StepCompensationFailed', data: { step, failure: child.failure } }];
   }
-  if (child?.status === 'completed' && child.undoRequested === undefined) {
+  const command = child && commandForChild(child, `parent saga ${parent.sagaId} is rolling back`);
+  if (child && command) {
     const metadata: EventMetadata = {
       actor: parent.actor,
       correlationId: parent.correlationId,
@@ -128,14 +138,9 @@ export async function compensateChildSaga(
       occurredAt: deps.clock.now().toISOString(),
       engineVersion: ENGINE_VERSION,
     };
-    const reason = `parent saga ${parent.sagaId} is rolling back`;
-    const undo = {
-      eventId: newEventId(deps.ids),
-      metadata,
-      event: { type: 'SagaUndoRequested', data: { reason } },
-    } as const;
-    // A conflict means the child moved meanwhile; the next wake-up looks again.
-    await deps.store.appendToStream(sagaStreamName(childSagaId), [undo], child.revision);
+    const recorded = { eventId: newEventId(deps.ids), metadata, event: command };
+    // A conflict means the child moved meanwhile; its end wakes the parent, which looks again.
+    await deps.store.appendToStream(sagaStreamName(childSagaId), [recorded], child.revision);
   }
   return [];
 }

@@ -2,10 +2,9 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { type Decision, decide, definitionOfStep, type StepRun } from '../core/decide.js';
 import type { AnySagaDefinition, StepContext, StepDefinition } from '../core/definition.js';
-import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
 import type { SagaEvent, StreamEvent } from '../core/events.js';
 import { type HistoryFailure, replay } from '../core/evolve.js';
-import { type SagaId, sagaStreamName } from '../core/ids.js';
+import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { argsFor } from '../core/results.js';
 import {
@@ -242,19 +241,8 @@ class SagaRun {
         return this.#startAttempts(definition, state, decision.runs);
       case 'drainInFlight':
         return this.#drain(decision.abort);
-      case 'startChild': {
-        const step = definition.stepNamed(decision.step);
-        if (step?.body.kind !== 'child')
-          throw new Error(`step ${decision.step} is not a child saga step`);
-        const events = await startChildSaga(
-          this.deps,
-          state,
-          { ...step, body: step.body },
-          decision.attempt,
-          this.#lastEventId,
-        );
-        return this.#write(events);
-      }
+      case 'startChild':
+        return this.#startChild(definition, state, decision);
       case 'checkChildren':
         return this.#checkChildren(state, decision.children);
       case 'resumeStep': {
@@ -264,9 +252,9 @@ class SagaRun {
       }
       case 'failInDoubtSteps':
         return this.#write(
-          decision.steps.map(({ step, attempt }) => ({
+          decision.steps.map(({ step, attempt, failure }) => ({
             type: 'StepFailed',
-            data: { step, attempt, failure: IN_DOUBT_FAILURE, retryable: false },
+            data: { step, attempt, failure, retryable: false },
           })),
         );
       case 'startCompensation':
@@ -314,6 +302,37 @@ class SagaRun {
     if (this.#ended.length === 0 && this.#inFlight.size > 0) await this.#wakeUp;
     this.#rearm();
     return 'continue';
+  }
+
+  /**
+   * Records the start of a child saga step, then starts the child, then records the child. The
+   * start is written first so that no child exists that its parent's history does not explain:
+   * a parent that stops in between finds the step in doubt and starts the same child again, or,
+   * rolling back, looks for the child to undo it.
+   */
+  async #startChild(
+    definition: AnySagaDefinition,
+    state: StartedSagaState,
+    decision: Extract<Decision, { type: 'startChild' }>,
+  ): Promise<Step> {
+    const step = definition.stepNamed(decision.step);
+    if (step?.body.kind !== 'child') {
+      throw new Error(`step ${decision.step} is not a child saga step`);
+    }
+    const current = stepStateOf(state, decision.step);
+    if (current.status !== 'running' || current.attempt !== decision.attempt) {
+      const data = {
+        step: decision.step,
+        attempt: decision.attempt,
+        idempotencyKey: childSagaIdOf(state.sagaId, decision.step),
+      };
+      const written = await this.#write([{ type: 'StepStarted', data }]);
+      if (written !== 'continue') return written;
+    }
+    const { attempt } = decision;
+    const child = { ...step, body: step.body };
+    const events = await startChildSaga(this.deps, state, child, attempt, this.#lastEventId);
+    return this.#write(events);
   }
 
   async #checkChildren(

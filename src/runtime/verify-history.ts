@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { type Decision, decide, idempotencyKeyOf } from '../core/decide.js';
 import type { AnySagaDefinition } from '../core/definition.js';
-import { IN_DOUBT_FAILURE } from '../core/engine-failures.js';
+import { isUnfinishedAttemptFailure } from '../core/engine-failures.js';
 import type { RecordedEvent, SagaEvent } from '../core/events.js';
 import { evolve, replay } from '../core/evolve.js';
 import { childSagaIdOf } from '../core/ids.js';
@@ -67,7 +67,7 @@ function isDecisionEvent(state: SagaState, event: SagaEvent): boolean {
     case 'SagaFailed':
       return true;
     case 'StepFailed':
-      return event.data.failure.name === IN_DOUBT_FAILURE.name;
+      return isUnfinishedAttemptFailure(event.data.failure);
     case 'StepCompleted':
       // A halted step completes with the resume payload: the worker decided that.
       return state.status !== 'initial' && stepStateOf(state, event.data.step).status === 'halted';
@@ -118,7 +118,12 @@ function matchesDecision(state: StartedSagaState, decision: Decision, event: Sag
     case 'StepFailed':
       return (
         decision.type === 'failInDoubtSteps' &&
-        decision.steps.some((s) => s.step === event.data.step && s.attempt === event.data.attempt)
+        decision.steps.some(
+          (s) =>
+            s.step === event.data.step &&
+            s.attempt === event.data.attempt &&
+            s.failure.name === event.data.failure.name,
+        )
       );
     case 'StepCompleted':
       return decision.type === 'resumeStep' && decision.step === event.data.step;

@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 import { type Decision, decide } from '../../src/core/decide.js';
 import { defineSaga } from '../../src/core/definition.js';
+import { CHILD_ABANDONED_FAILURE, IN_DOUBT_FAILURE } from '../../src/core/engine-failures.js';
 import type { SagaEvent } from '../../src/core/events.js';
 import { replay } from '../../src/core/evolve.js';
+import { childSagaIdOf, SagaId } from '../../src/core/ids.js';
 import type { SagaState } from '../../src/core/state.js';
 import { sagaEvents as ev, recordHistory } from '../support/history.js';
 
@@ -159,7 +161,7 @@ describe('decide', () => {
   it('records an in-doubt step as failed when it has no attempts left', () => {
     expect(decideAfter([ev.started('s1'), ev.stepStarted('s1', 'reserve')])).toEqual({
       type: 'failInDoubtSteps',
-      steps: [{ step: 'reserve', attempt: 1 }],
+      steps: [{ step: 'reserve', attempt: 1, failure: IN_DOUBT_FAILURE }],
     });
   });
 
@@ -207,5 +209,72 @@ describe('replay', () => {
         }),
       ),
     );
+  });
+});
+
+describe('decide for a child saga step', () => {
+  const child = defineSaga({
+    name: 'child',
+    version: 1,
+    input: t.type({}),
+    steps: (step) => [step('box', { run: noop, compensate: undo })],
+  });
+  const parent = defineSaga({
+    name: 'parent',
+    version: 1,
+    input: t.type({}),
+    steps: (step) => [step.child('pack', { saga: child, input: () => ({}) })],
+  });
+  const parentId = SagaId.decode('s1');
+  if (E.isLeft(parentId)) throw new Error('s1 is not a saga id');
+  const childId = childSagaIdOf(parentId.right, 'pack');
+  const startedPack: SagaEvent = {
+    type: 'StepStarted',
+    data: { step: 'pack', attempt: 1, idempotencyKey: childId },
+  };
+  const childStarted: SagaEvent = {
+    type: 'ChildSagaStarted',
+    data: { step: 'pack', attempt: 1, childSagaId: childId, saga: 'child' },
+  };
+  const cancel: SagaEvent = { type: 'SagaCancelRequested', data: { reason: 'stop' } };
+  const decideParent = (events: readonly SagaEvent[]) => decide(parent, stateAfter(events), NOW);
+
+  it('goes on starting the same child when its start is in doubt, whatever its retry policy', () => {
+    expect(decideParent([ev.started('s1'), startedPack])).toEqual({
+      type: 'startChild',
+      step: 'pack',
+      attempt: 1,
+    });
+  });
+
+  it('records a child still running as abandoned before a rollback, then undoes it', () => {
+    const running = [ev.started('s1'), startedPack, childStarted, cancel];
+    expect(decideParent(running)).toEqual({
+      type: 'failInDoubtSteps',
+      steps: [{ step: 'pack', attempt: 1, failure: CHILD_ABANDONED_FAILURE }],
+    });
+    const abandoned: SagaEvent = {
+      type: 'StepFailed',
+      data: { step: 'pack', attempt: 1, failure: CHILD_ABANDONED_FAILURE, retryable: false },
+    };
+    const rolling = [...running, abandoned, ev.compensationStarted(null)];
+    expect(decideParent(rolling)).toEqual({
+      type: 'compensateStep',
+      step: 'pack',
+      undo: 'attempt',
+      attempt: 1,
+    });
+  });
+
+  it('undoes nothing of a child that ended rolled back by itself', () => {
+    const failure = { name: 'ChildSagaFailure', message: 'child saga s1.pack ended compensated' };
+    const events: SagaEvent[] = [
+      ev.started('s1'),
+      startedPack,
+      childStarted,
+      { type: 'StepFailed', data: { step: 'pack', attempt: 1, failure, retryable: false } },
+      ev.compensationStarted('pack'),
+    ];
+    expect(decideParent(events)).toEqual({ type: 'finishCompensation' });
   });
 });

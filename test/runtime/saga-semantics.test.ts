@@ -315,6 +315,111 @@ describe('child sagas', () => {
     ]);
     expect(describeEvents(await historyOf(target, sagaId))).toContain('StepCompensated(booking)');
   });
+
+  /** A child whose one step halts: it runs until an operator resumes or cancels it. */
+  const waitingChild = defineSaga({
+    name: 'waiting-child',
+    version: 1,
+    input: t.type({}),
+    steps: (step) => [
+      step('hold', {
+        run: async (_args, ctx) => ctx.halt('waits for a person'),
+        compensate: async () => {},
+      }),
+    ],
+  });
+  const waitingParent = defineSaga({
+    name: 'waiting-parent',
+    version: 1,
+    input: t.type({}),
+    steps: (step) => [step.child('hold', { saga: waitingChild, input: () => ({}) })],
+  });
+
+  it('cancels a child still running when the parent is cancelled, and ends once it is undone', async () => {
+    const target = run([waitingParent, waitingChild]);
+    const sagaId = await start(target, waitingParent, {});
+    const childId = childSagaIdOf(sagaId, 'hold');
+    await waitForHistory(target, childId, (events) =>
+      describeEvents(events).includes('SagaHalted(hold)'),
+    );
+    await waitForHistory(target, sagaId, (events) =>
+      describeEvents(events).includes('ChildSagaStarted(hold)'),
+    );
+    await appendCommand(target.rewind.store, sagaId, {
+      type: 'SagaCancelRequested',
+      data: { reason: 'customer left' },
+    });
+    expect(await target.waitForSagas([sagaId, childId])).toEqual(['compensated', 'compensated']);
+    const parentEvents = await historyOf(target, sagaId);
+    const abandoned = parentEvents.find((e) => e.event.type === 'StepFailed');
+    expect(abandoned?.event.data).toMatchObject({
+      step: 'hold',
+      failure: { name: 'ChildSagaAbandonedFailure' },
+    });
+    expect(describeEvents(parentEvents).slice(-3)).toEqual([
+      'CompensationStarted(null)',
+      'StepCompensated(hold)',
+      'SagaCompensated',
+    ]);
+    expect(describeEvents(await historyOf(target, childId))).toContain('SagaCancelRequested');
+  });
+
+  /**
+   * The parent as a worker leaves it when it stops after recording a child step's start and
+   * starting the child, before recording the child.
+   */
+  async function parentStoppedMidStart(target: TestEngine): Promise<SagaId> {
+    const parent = await target.rewind.start(waitingParent, {}, { actor: TEST_ACTOR });
+    if (E.isLeft(parent)) throw new Error(parent.left._tag);
+    const { sagaId } = parent.right;
+    const childId = childSagaIdOf(sagaId, 'hold');
+    await appendCommand(
+      target.rewind.store,
+      sagaId,
+      { type: 'StepStarted', data: { step: 'hold', attempt: 1, idempotencyKey: childId } },
+      TEST_ACTOR,
+    );
+    const child = await target.rewind.start(
+      waitingChild,
+      {},
+      { actor: TEST_ACTOR, sagaId: childId, parent: { sagaId, step: 'hold' } },
+    );
+    if (E.isLeft(child)) throw new Error(child.left._tag);
+    return sagaId;
+  }
+
+  it('goes on with the same child after stopping between starting it and recording it', async () => {
+    engine = new TestEngine(db, [waitingParent, waitingChild]);
+    const sagaId = await parentStoppedMidStart(engine);
+    engine.run();
+    const childId = childSagaIdOf(sagaId, 'hold');
+    const parentEvents = await waitForHistory(engine, sagaId, (events) =>
+      describeEvents(events).includes('ChildSagaStarted(hold)'),
+    );
+    expect(describeEvents(parentEvents).filter((e) => e === 'StepStarted(hold)')).toHaveLength(1);
+    const childEvents = await waitForHistory(engine, childId, (events) =>
+      describeEvents(events).includes('SagaHalted(hold)'),
+    );
+    expect(describeEvents(childEvents).filter((e) => e === 'SagaStarted')).toHaveLength(1);
+  });
+
+  it('undoes a child it never recorded when it rolls back after stopping mid-start', async () => {
+    engine = new TestEngine(db, [waitingParent, waitingChild]);
+    const sagaId = await parentStoppedMidStart(engine);
+    await appendCommand(engine.rewind.store, sagaId, {
+      type: 'SagaCancelRequested',
+      data: { reason: 'changed my mind' },
+    });
+    engine.run();
+    const childId = childSagaIdOf(sagaId, 'hold');
+    expect(await engine.waitForSagas([sagaId, childId])).toEqual(['compensated', 'compensated']);
+    const parentEvents = await historyOf(engine, sagaId);
+    expect(parentEvents.find((e) => e.event.type === 'StepFailed')?.event.data).toMatchObject({
+      step: 'hold',
+      failure: { name: 'StepInDoubtFailure' },
+    });
+    expect(describeEvents(parentEvents)).not.toContain('ChildSagaStarted(hold)');
+  });
 });
 
 describe('halt and resume', () => {
