@@ -329,6 +329,8 @@ class SagaRun {
       const written = await this.#write([{ type: 'StepStarted', data }]);
       if (written !== 'continue') return written;
     }
+    // A run that lost its lease meanwhile leaves the child to the saga's new owner.
+    if (!this.#mayWrite()) return { _tag: 'SagaInterrupted' };
     const { attempt } = decision;
     const child = { ...step, body: step.body };
     const events = await startChildSaga(this.deps, state, child, attempt, this.#lastEventId);
