@@ -11,6 +11,7 @@ import { maxAttemptsOf } from './retry.js';
 import {
   mapElementName,
   parseMapElementName,
+  type RollbackReason,
   type SagaFacts,
   type SagaState,
   type StartedSagaState,
@@ -222,29 +223,41 @@ function planSteps(
       continue;
     }
 
-    if (step.body.kind !== 'map') {
-      planElement(state, plan, step.name, step.body, inFlight, now);
-      continue;
-    }
-    const limit = step.body.concurrency ?? definition.maxConcurrency;
-    let busy = 0;
-    const count = step.body.over(args).length;
-    for (let i = 0; i < count; i++) {
-      const name = mapElementName(step.name, i);
-      if (inFlight.has(name)) busy += 1;
-    }
-    const batchSize = step.body.batchSize ?? count;
-    let earlierBatchesDone = true;
-    for (let i = 0; i < count && busy < limit; i++) {
-      // A batch starts only once every element of the batches before it has completed.
-      if (i > 0 && i % batchSize === 0 && !earlierBatchesDone) break;
-      const name = mapElementName(step.name, i);
-      if (stepStateOf(state, name).status !== 'completed') earlierBatchesDone = false;
-      if (inFlight.has(name)) continue;
-      if (planElement(state, plan, name, step.body, inFlight, now) === 'busy') busy += 1;
-    }
+    if (step.body.kind === 'map') {
+      const limit = step.body.concurrency ?? definition.maxConcurrency;
+      planMapStep(state, plan, { ...step, body: step.body }, args, limit, inFlight, now);
+    } else planElement(state, plan, step.name, step.body, inFlight, now);
   }
   return plan;
+}
+
+/**
+ * Plans the elements of a map step: at most its concurrency in flight, and a batch only once
+ * every element of the batches before it has completed.
+ */
+function planMapStep(
+  state: SagaFacts,
+  plan: Plan,
+  step: StepDefinition<unknown, unknown> & { readonly body: Extract<StepBody, { kind: 'map' }> },
+  args: ReturnType<typeof argsFor>,
+  limit: number,
+  inFlight: ReadonlySet<string>,
+  now: Date,
+): void {
+  const count = step.body.over(args).length;
+  const batchSize = step.body.batchSize ?? count;
+  let busy = 0;
+  for (let i = 0; i < count; i++) {
+    if (inFlight.has(mapElementName(step.name, i))) busy += 1;
+  }
+  let earlierBatchesDone = true;
+  for (let i = 0; i < count && busy < limit; i++) {
+    if (i > 0 && i % batchSize === 0 && !earlierBatchesDone) break;
+    const name = mapElementName(step.name, i);
+    if (stepStateOf(state, name).status !== 'completed') earlierBatchesDone = false;
+    if (inFlight.has(name)) continue;
+    if (planElement(state, plan, name, step.body, inFlight, now) === 'busy') busy += 1;
+  }
 }
 
 /** Attempts started and not in flight here: in doubt, since no worker is running them. */
@@ -271,6 +284,22 @@ function unfinishedAttempts(state: SagaFacts, inFlight: ReadonlySet<string>): Un
   return [...inDoubt, ...awaiting];
 }
 
+/**
+ * The first moves of a rollback. Steps that may still make their change must end, and be
+ * recorded, before the undo is planned: nothing in flight is abandoned (BC-10). A child saga
+ * still running is recorded abandoned; the rollback then stops it and waits for its end.
+ */
+function decideRollback(
+  state: StartedSagaState,
+  rollback: RollbackReason,
+  inFlight: ReadonlySet<string>,
+): Decision {
+  if (inFlight.size > 0) return { type: 'drainInFlight', abort: true };
+  const unfinished = unfinishedAttempts(state, inFlight);
+  if (unfinished.length > 0) return { type: 'failInDoubtSteps', steps: unfinished };
+  return { type: 'startCompensation', step: rollback.step, failure: rollback.failure };
+}
+
 function decideRunning(
   definition: AnySagaDefinition,
   state: StartedSagaState,
@@ -278,17 +307,7 @@ function decideRunning(
   inFlight: ReadonlySet<string>,
 ): Decision {
   // A cancel of a running saga is folded in as its first failure (see evolve).
-  const rollback = state.firstFailure;
-
-  if (rollback) {
-    // Steps that may still make their change must end, and be recorded, before the undo is
-    // planned: nothing in flight is abandoned (BC-10). A child saga still running is recorded
-    // abandoned; the rollback then stops it and waits for its end.
-    if (inFlight.size > 0) return { type: 'drainInFlight', abort: true };
-    const unfinished = unfinishedAttempts(state, inFlight);
-    if (unfinished.length > 0) return { type: 'failInDoubtSteps', steps: unfinished };
-    return { type: 'startCompensation', step: rollback.step, failure: rollback.failure };
-  }
+  if (state.firstFailure) return decideRollback(state, state.firstFailure, inFlight);
 
   // Starting a child saga again is harmless (it finds the same child), so a child saga step in
   // doubt always goes on; any other follows its policy.
