@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 
+import { ENGINE_VERSION } from '../version.js';
 import { runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
 import { runJobsCommand } from './jobs-command.js';
 import { runMigrateCommand } from './migrate-command.js';
+import { parseCommandLine } from './parse-command-line.js';
 import { registerAuditCommands } from './register-audit-commands.js';
 import { registerInspectCommands } from './register-inspect-commands.js';
 import { runCommand } from './run-command.js';
@@ -21,7 +23,7 @@ function positiveInteger(value: string): number {
 const program = new Command()
   .name('rewind')
   .description('Event-sourced sagas on Postgres: run, inspect and replay them.')
-  .showHelpAfterError();
+  .version(ENGINE_VERSION);
 
 program
   .command('migrate')
@@ -83,4 +85,4 @@ program
     runCommand((io) => runJobsCommand(io, { json: options.json === true })),
   );
 
-await program.parseAsync(process.argv);
+await parseCommandLine(program, process.argv);

@@ -10,8 +10,69 @@ export interface CommandIo {
   readonly logger: Logger;
 }
 
-/** A command's result: 0 for success, or an exit code with a message for standard error. */
-export type CommandResult = E.Either<{ readonly exitCode: number; readonly message: string }, void>;
+/**
+ * The `code` of an error printed with `--json`: `usage` for a command line the parser rejects,
+ * `bad_input` for an argument or file the command refuses, `environment` for the configuration
+ * or a file or database it cannot reach, `failed` for a failure the command found, `forbidden`
+ * for an actor refused, `internal` for a crash.
+ */
+export type ErrorCode = 'usage' | 'bad_input' | 'environment' | 'failed' | 'forbidden' | 'internal';
+
+/** Why a command stopped: the exit code, a sentence for standard error, and its code. */
+export interface CommandRefusal {
+  readonly exitCode: number;
+  readonly message: string;
+  /** Default: from the exit code (2 `bad_input`, 3 `forbidden`, 70 `internal`, else `failed`). */
+  readonly code?: ErrorCode;
+  /** Printed after the message (a stack trace), or as `detail` with `--json`. */
+  readonly detail?: string;
+}
+
+/** A command's result: 0 for success, or a refusal for standard error. */
+export type CommandResult = E.Either<CommandRefusal, void>;
+
+function codeOfExit(exitCode: number): ErrorCode {
+  switch (exitCode) {
+    case 2:
+      return 'bad_input';
+    case 3:
+      return 'forbidden';
+    case 70:
+      return 'internal';
+    default:
+      return 'failed';
+  }
+}
+
+/**
+ * A refusal as standard error shows it: `rewind: message` (and the detail on the lines below),
+ * or with `json` one line `{"error":{"code":…,"message":…}}`.
+ */
+export function formatRefusal(refusal: CommandRefusal, json: boolean): string {
+  const { message, detail } = refusal;
+  if (!json) return `rewind: ${message}\n${detail === undefined ? '' : `${detail}\n`}`;
+  const code = refusal.code ?? codeOfExit(refusal.exitCode);
+  const error = { code, message, ...(detail === undefined ? {} : { detail }) };
+  return `${JSON.stringify({ error })}\n`;
+}
+
+/**
+ * Whether errors are printed as JSON: the parsed command line's `--json`, set once before the
+ * command runs (see parse-command-line.ts). Module state because a refusal can come before any
+ * command does (a bad environment) and from commander itself.
+ */
+let errorsAsJson = false;
+
+/** Prints errors from now on as JSON (`--json`) or as text. */
+export function printErrorsAsJson(json: boolean): void {
+  errorsAsJson = json;
+}
+
+/** Writes a refusal on standard error, as text or JSON, and sets the process's exit code. */
+export function reportRefusal(refusal: CommandRefusal): void {
+  process.stderr.write(formatRefusal(refusal, errorsAsJson));
+  process.exitCode = refusal.exitCode;
+}
 
 /**
  * A reader that closes the pipe early (`rewind list | head`) is not an error: stop writing
@@ -26,29 +87,20 @@ function endQuietlyOnClosedPipe(): void {
 
 /**
  * Runs a command at the process edge: reads the configuration, turns a refusal into a message
- * on standard error and an exit code, and a crash into exit code 70 with its stack.
+ * on standard error (JSON with `--json`) and an exit code, and a crash into exit code 70 with its
+ * stack.
  */
 export async function runCommand(
   command: (io: CommandIo) => Promise<CommandResult>,
 ): Promise<void> {
   endQuietlyOnClosedPipe();
   const config = readConfigFromEnv();
-  if (E.isLeft(config)) {
-    process.stderr.write(`rewind: ${config.left.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  if (E.isLeft(config)) return reportEnvironmentError(config.left.message);
   const level = process.env.LOG_LEVEL ?? 'warn';
   if (!LOG_LEVELS.has(level)) {
-    process.stderr.write(`rewind: LOG_LEVEL: expected one of ${[...LOG_LEVELS].join(', ')}\n`);
-    process.exitCode = 2;
-    return;
+    return reportEnvironmentError(`LOG_LEVEL: expected one of ${[...LOG_LEVELS].join(', ')}`);
   }
-  if (config.right.eventstoreUrl) {
-    process.stderr.write(`rewind: ${EVENTSTORE_CLI_LIMIT}\n`);
-    process.exitCode = 2;
-    return;
-  }
+  if (config.right.eventstoreUrl) return reportEnvironmentError(EVENTSTORE_CLI_LIMIT);
   const io: CommandIo = {
     config: config.right,
     out: (line) => process.stdout.write(`${line}\n`),
@@ -56,22 +108,20 @@ export async function runCommand(
   };
   try {
     const result = await command(io);
-    if (E.isLeft(result)) {
-      process.stderr.write(`rewind: ${result.left.message}\n`);
-      process.exitCode = result.left.exitCode;
-    }
+    if (E.isLeft(result)) reportRefusal(result.left);
   } catch (error) {
     const expected = describeEnvironmentError(error);
-    if (expected !== undefined) {
-      process.stderr.write(`rewind: ${expected}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(
-      `rewind: unexpected error\n${error instanceof Error ? error.stack : String(error)}\n`,
-    );
-    process.exitCode = 70;
+    if (expected !== undefined) return reportEnvironmentError(expected);
+    reportRefusal({
+      exitCode: 70,
+      message: 'unexpected error',
+      detail: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
   }
+}
+
+function reportEnvironmentError(message: string): void {
+  reportRefusal({ exitCode: 2, code: 'environment', message });
 }
 
 const LOG_LEVELS: ReadonlySet<string> = new Set([

@@ -1,23 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { runRewind } from './rewind-process.js';
+
 const dataDir = mkdtempSync(join(tmpdir(), 'rewind-edge-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** Runs the real `rewind` command in a process of its own, on a fresh embedded database. */
-function rewind(args: readonly string[], env: Record<string, string> = {}) {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const result = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], {
-    env: { ...inherited, REWIND_DATA_DIR: dataDir, ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const rewind = (args: readonly string[], env: Record<string, string> = {}) =>
+  runRewind(dataDir, args, env);
 
 describe('the rewind command at the process edge', () => {
   it('names a missing orders file, with the usage exit code and no stack trace', () => {
@@ -54,5 +47,65 @@ describe('the rewind command at the process edge', () => {
     const esdb = rewind(['jobs'], { EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false' });
     expect(esdb.status).toBe(2);
     expect(esdb.stderr).toContain('EVENTSTORE_URL');
+  });
+});
+
+/** The one line a failed command wrote on standard error. */
+function onlyLine(stderr: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0] ?? '';
+}
+
+describe("commander's usage errors", () => {
+  it('exit 2 with one line naming an unknown option', () => {
+    const result = rewind(['list', '--bogus']);
+    expect(result.status).toBe(2);
+    expect(onlyLine(result.stderr)).toMatch(/^rewind: list: unknown option '--bogus'/);
+  });
+
+  it('exit 2 with one line naming a missing argument or required option', () => {
+    const argument = rewind(['history']);
+    expect(argument.status).toBe(2);
+    expect(onlyLine(argument.stderr)).toContain("missing required argument 'sagaId'");
+    const option = rewind(['replay']);
+    expect(option.status).toBe(2);
+    expect(onlyLine(option.stderr)).toContain("'--file <f>'");
+  });
+
+  it('exit 2 with one line naming an unknown command and the nearest one', () => {
+    const result = rewind(['lst']);
+    expect(result.status).toBe(2);
+    expect(onlyLine(result.stderr)).toMatch(/unknown command 'lst'.*list/);
+  });
+
+  it('leave --help and --version at exit 0', () => {
+    const help = rewind(['list', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: rewind list');
+    const version = rewind(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('errors with --json', () => {
+  it('are one JSON object on standard error, with the same exit code', () => {
+    const refused = rewind(['list', '--status', 'bogus', '--json']);
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toBe('');
+    const { error } = JSON.parse(onlyLine(refused.stderr));
+    expect(error.code).toBe('bad_input');
+    expect(error.message).toContain('--status');
+
+    const usage = rewind(['list', '--json', '--bogus']);
+    expect(usage.status).toBe(2);
+    expect(JSON.parse(onlyLine(usage.stderr)).error).toMatchObject({ code: 'usage' });
+  });
+
+  it('stay plain text without --json', () => {
+    const refused = rewind(['list', '--status', 'bogus']);
+    expect(refused.status).toBe(2);
+    expect(onlyLine(refused.stderr)).toMatch(/^rewind: list: --status: /);
   });
 });
