@@ -4,7 +4,7 @@ import * as t from 'io-ts';
 import { jobFeeder } from '../../projections/job-feeder.js';
 import { IN_DOUBT_FAILURE } from '../../src/core/engine-failures.js';
 import type { RecordedEvent } from '../../src/core/events.js';
-import { evolve } from '../../src/core/evolve.js';
+import { replay } from '../../src/core/evolve.js';
 import { childSagaIdOf, type SagaId, sagaStreamName } from '../../src/core/ids.js';
 import { initialSagaState, type SagaState, stepStateOf } from '../../src/core/state.js';
 import type { EventStore } from '../../src/ports/event-store.js';
@@ -12,6 +12,14 @@ import type { SqlExecutor } from '../../src/ports/sql.js';
 import { projectEvents } from '../../src/projection/job-projection.js';
 import type { SagaRegistry } from '../../src/runtime/saga-registry.js';
 import { replaysIdentically, verifyHistory } from '../../src/runtime/verify-history.js';
+import {
+  type CommandFacts,
+  checkCommands,
+  checkRollbackReason,
+  foldStates,
+  readCommandFacts,
+} from './check-crash-commands.js';
+import type { CrashCommand } from './crash-operator.js';
 import {
   CHILD_CRASH_SAGA,
   CRASH_SAGA_STEPS,
@@ -45,6 +53,10 @@ export interface CrashCheck {
   readonly deduplicated: number;
   /** Jobs taken over from a worker whose lease expired. */
   readonly rescuedJobs: number;
+  /** Sagas (children included) sent a cancel while they ran, by the operator or their parent. */
+  readonly cancelled: number;
+  /** Sagas (children included) sent an undo once they had completed. */
+  readonly undone: number;
   readonly violations: readonly string[];
 }
 
@@ -86,20 +98,18 @@ interface InDoubtCounts {
   failed: number;
 }
 
-/** Folds the history and counts the in-doubt attempts it resolved, and how. */
-function countInDoubt(events: readonly RecordedEvent[]): InDoubtCounts {
+/** Counts the in-doubt attempts a history resolved, and how; `states` as {@link foldStates}. */
+function countInDoubt(events: readonly RecordedEvent[], states: readonly SagaState[]) {
   const counts: InDoubtCounts = { retried: 0, failed: 0 };
-  let state: SagaState = initialSagaState;
-  for (const recorded of events) {
-    const { event } = recorded;
-    if (state.status !== 'initial' && event.type === 'StepStarted') {
+  events.forEach(({ event }, i) => {
+    const state = i === 0 ? initialSagaState : states[i - 1];
+    if (state && state.status !== 'initial' && event.type === 'StepStarted') {
       if (stepStateOf(state, event.data.step).status === 'running') counts.retried += 1;
     }
     if (event.type === 'StepFailed' && event.data.failure.name === IN_DOUBT_FAILURE.name) {
       counts.failed += 1;
     }
-    state = evolve(state, recorded);
-  }
+  });
   return counts;
 }
 
@@ -107,8 +117,11 @@ function countInDoubt(events: readonly RecordedEvent[]): InDoubtCounts {
 interface LoadedSaga {
   readonly saga: StartedCrashSaga;
   readonly events: readonly RecordedEvent[];
+  /** The state after each event. */
+  readonly states: readonly SagaState[];
   readonly state: SagaState;
   readonly inDoubt: InDoubtCounts;
+  readonly commands: CommandFacts;
 }
 
 function stepsOf(saga: string) {
@@ -122,15 +135,20 @@ function failsAt(saga: StartedCrashSaga, steps: readonly string[]): boolean {
 /**
  * The end a saga's input and history call for: rolled back when one of its steps (or its
  * child's) was declined, or when an in-doubt attempt was failed (the strict saga's charge at
- * once; any step once its worker was lost on every one of its attempts), or, for a child, when
- * its parent rolled back; completed otherwise.
+ * once; any step once its worker was lost on every one of its attempts), when it (or its
+ * child) was sent a cancel while it ran, when it was sent an undo once completed, or, for a
+ * child, when its parent rolled back; completed otherwise.
  */
 function expectedStatus(loaded: LoadedSaga, related: LoadedSaga | undefined): string {
-  const { saga, inDoubt } = loaded;
+  const { saga, inDoubt, commands } = loaded;
   if (inDoubt.failed > 0 || failsAt(saga, stepsOf(saga.saga).all)) return 'compensated';
+  if (commands.cancelledWhileRunning || commands.undoneAfterCompletion !== undefined) {
+    return 'compensated';
+  }
   if (saga.saga === PARENT_CRASH_SAGA) {
     const child = stepsOf(CHILD_CRASH_SAGA).all;
     if (failsAt(saga, child) || (related?.inDoubt.failed ?? 0) > 0) return 'compensated';
+    if (related?.commands.cancelledWhileRunning) return 'compensated';
   }
   if (saga.saga === CHILD_CRASH_SAGA && related?.state.status === 'compensated') {
     return 'compensated';
@@ -199,24 +217,41 @@ function checkKeys(loaded: LoadedSaga): string[] {
   });
 }
 
-/** Reads a saga back: its history must decode, pass verify and replay identically. */
+/** A saga read back: what is wrong with its history, and the history if it folds. */
+interface ReadSaga {
+  readonly problem: string | undefined;
+  readonly loaded: LoadedSaga | undefined;
+}
+
+/**
+ * Reads a saga back: its history must decode, pass verify and replay identically. A history
+ * that fails verify or replay but still folds is judged too, so its end and effects are
+ * reported beside the divergence.
+ */
 async function loadSaga(
   store: EventStore,
   registry: SagaRegistry,
   saga: StartedCrashSaga,
-): Promise<E.Either<string, LoadedSaga | undefined>> {
+): Promise<ReadSaga> {
   const read = await store.readStream(sagaStreamName(saga.sagaId));
-  if (E.isLeft(read)) return E.left('does not decode');
+  if (E.isLeft(read)) return { problem: 'does not decode', loaded: undefined };
   const events = read.right;
   // A child whose parent never reached its step was never started.
-  if (events.length === 0 && saga.saga === CHILD_CRASH_SAGA) return E.right(undefined);
+  if (events.length === 0 && saga.saga === CHILD_CRASH_SAGA) {
+    return { problem: undefined, loaded: undefined };
+  }
   const verified = verifyHistory(registry, events);
+  let problem: string | undefined;
   if (E.isLeft(verified)) {
     const { revision, eventType, detail } = verified.left;
-    return E.left(`verify diverges at ${revision} (${eventType}): ${detail}`);
-  }
-  if (!replaysIdentically(events)) return E.left('replays to different states');
-  return E.right({ saga, events, state: verified.right.state, inDoubt: countInDoubt(events) });
+    problem = `verify diverges at ${revision} (${eventType}): ${detail}`;
+  } else if (!replaysIdentically(events)) problem = 'replays to different states';
+  const state = replay(events);
+  if (E.isLeft(state)) return { problem: problem ?? 'does not fold', loaded: undefined };
+  const states = foldStates(events);
+  const inDoubt = countInDoubt(events, states);
+  const commands = readCommandFacts({ events, states });
+  return { problem, loaded: { saga, events, states, state: state.right, inDoubt, commands } };
 }
 
 function judgeSaga(
@@ -230,6 +265,7 @@ function judgeSaga(
   if (state.status !== expected) problems.push(`ended ${state.status}, history says ${expected}`);
   if (state.status === 'completed') problems.push(...checkCompleted(loaded, effects));
   if (state.status === 'compensated') problems.push(...checkCompensated(loaded, effects));
+  problems.push(...checkRollbackReason(state, loaded.commands));
   return problems;
 }
 
@@ -290,12 +326,13 @@ async function checkProjection(store: EventStore, sql: SqlExecutor): Promise<str
   return problems;
 }
 
-/** Checks a finished crash run. */
+/** Checks a finished crash run, and the operator's commands in it. */
 export async function checkCrashRun(
   store: EventStore,
   sql: SqlExecutor,
   registry: SagaRegistry,
   sagas: readonly StartedCrashSaga[],
+  commands: readonly CrashCommand[] = [],
 ): Promise<CrashCheck> {
   const effects = await readEffects(sql);
   const violations: string[] = [];
@@ -305,13 +342,15 @@ export async function checkCrashRun(
     compensated: 0,
     inDoubtRetried: 0,
     inDoubtFailed: 0,
+    cancelled: 0,
+    undone: 0,
   };
   const loaded = new Map<string, LoadedSaga>();
   const all = withChildren(sagas);
   for (const saga of all) {
     const result = await loadSaga(store, registry, saga);
-    if (E.isLeft(result)) violations.push(`saga ${saga.sagaId}: ${result.left}`);
-    else if (result.right) loaded.set(saga.sagaId, result.right);
+    if (result.problem) violations.push(`saga ${saga.sagaId}: ${result.problem}`);
+    if (result.loaded) loaded.set(saga.sagaId, result.loaded);
   }
   for (const saga of all) {
     const one = loaded.get(saga.sagaId);
@@ -321,9 +360,12 @@ export async function checkCrashRun(
     if (one.state.status === 'compensated') counts.compensated += 1;
     counts.inDoubtRetried += one.inDoubt.retried;
     counts.inDoubtFailed += one.inDoubt.failed;
+    if (one.commands.cancelledWhileRunning) counts.cancelled += 1;
+    if (one.commands.undoneAfterCompletion !== undefined) counts.undone += 1;
     const problems = judgeSaga(one, relatedOf(saga, loaded), effects.get(saga.sagaId) ?? []);
     violations.push(...problems.map((problem) => `saga ${saga.sagaId}: ${problem}`));
   }
+  violations.push(...(await checkCommands(store, commands)));
   const jobs = await checkJobs(sql);
   violations.push(...jobs.problems, ...(await checkProjection(store, sql)));
   const deduplicated = [...effects.values()].flat().filter((row) => row.attempts > 1).length;

@@ -18,7 +18,7 @@ const long = process.env.CRASH_LONG === '1';
 // Real worker processes need a real Postgres that several processes can share.
 describe.skipIf(!databaseUrl)('crash harness', () => {
   it(
-    `recovers every saga after SIGKILLs of its workers (seed ${seed})`,
+    `recovers every saga after SIGKILLs of its workers and operators' commands (seed ${seed})`,
     async () => {
       if (!databaseUrl) return;
       const report = await runCrashHarness({
@@ -33,10 +33,24 @@ describe.skipIf(!databaseUrl)('crash harness', () => {
       expect(report.violations).toEqual([]);
       expect(report.sagas).toBe(long ? 500 : 60);
       expect(report.kills).toBeGreaterThan(0);
+      expect(report.cancelled).toBeGreaterThan(0);
 
-      // The checker is not vacuous: an undo lost and a job left behind are both reported.
+      // The checker is not vacuous: an undo lost (of any saga, and of a saga the operator
+      // cancelled), a job left behind and a refusal that the history belies are all reported.
       const sql = createPgSqlClient({ connectionString: databaseUrl, schema: report.schema });
       try {
+        const cancelled = report.commands.flatMap((command) =>
+          command.command === 'cancel' && command.outcome._tag === 'Recorded'
+            ? [command.sagaId]
+            : [],
+        );
+        const lost = await sql.query(
+          `DELETE FROM crash_effects WHERE key = (SELECT key FROM crash_effects
+           WHERE kind = 'undo' AND saga_id = ANY($1) ORDER BY seq LIMIT 1) RETURNING saga_id`,
+          [cancelled],
+        );
+        const victim = lost.rows[0]?.saga_id;
+        expect(typeof victim).toBe('string');
         await sql.query(
           `DELETE FROM crash_effects WHERE key = (SELECT key FROM crash_effects
            WHERE kind = 'undo' ORDER BY seq LIMIT 1)`,
@@ -44,11 +58,28 @@ describe.skipIf(!databaseUrl)('crash harness', () => {
         await sql.query(
           `UPDATE rewind_jobs SET state = 'available' WHERE id = (SELECT min(id) FROM rewind_jobs)`,
         );
+        const recorded = report.commands.findIndex(({ outcome }) => outcome._tag === 'Recorded');
+        const commands = report.commands.map((command, index) =>
+          index === recorded
+            ? {
+                ...command,
+                outcome: {
+                  _tag: 'Refused' as const,
+                  failure: 'CommandNotApplicableFailure' as const,
+                  status: 'completed',
+                  detail: 'tampered',
+                },
+              }
+            : command,
+        );
         const rewind = new Rewind({ sql, sagas: createCrashSagas(PASSIVE_CRASH_HOOKS) });
         const sagas = report.sagaList;
-        const tampered = await checkCrashRun(rewind.store, sql, rewind.registry, sagas);
+        const tampered = await checkCrashRun(rewind.store, sql, rewind.registry, sagas, commands);
         expect(tampered.violations).toContain('1 job(s) left available');
         expect(tampered.violations.some((v) => v.includes('not undone'))).toBe(true);
+        const ofVictim = `saga ${String(victim)}: effect`;
+        expect(tampered.violations.some((v) => v.startsWith(ofVictim))).toBe(true);
+        expect(tampered.violations.some((v) => v.includes('refused, yet its event'))).toBe(true);
       } finally {
         await sql.close();
       }

@@ -12,6 +12,13 @@ import type { SqlClient } from '../../src/ports/sql.js';
 import { Rewind } from '../../src/runtime/rewind.js';
 import { type CrashCheck, checkCrashRun, type StartedCrashSaga } from './check-crash-run.js';
 import {
+  CREATE_COMMANDS_TABLE,
+  type CrashCommand,
+  CrashOperator,
+  countCommands,
+  recordCommands,
+} from './crash-operator.js';
+import {
   CRASH_SAGA,
   CRASH_STEPS,
   CREATE_EFFECTS_TABLE,
@@ -25,10 +32,11 @@ import { createRandom } from './random.js';
 
 /**
  * The crash harness: real worker processes on real Postgres, killed with SIGKILL at chosen
- * moments and restarted, then a check of every saga, effect and job. A run is seeded: the seed
- * picks the workload, where each kill lands and the workers' lingering. Process timing is the
- * operating system's, so a replayed seed makes the same choices but not always the same
- * interleaving.
+ * moments and restarted, while an operator cancels and undoes some sagas (see
+ * {@link CrashOperator}), then a check of every saga, effect, command and job. A run is seeded:
+ * the seed picks the workload, where each kill lands, which commands go out when, and the
+ * workers' lingering. Process timing is the operating system's, so a replayed seed makes the
+ * same choices but not always the same interleaving.
  */
 
 /** Options of {@link runCrashHarness}. */
@@ -63,6 +71,8 @@ export interface CrashReport extends CrashCheck {
   readonly elapsedMs: number;
   /** The sagas started, to check the run again. */
   readonly sagaList: readonly StartedCrashSaga[];
+  /** The operator's commands and what each returned. */
+  readonly commands: readonly CrashCommand[];
 }
 
 /** The entry point of a worker process. */
@@ -142,6 +152,8 @@ class CrashRun {
   constructor(
     private readonly options: CrashHarnessOptions,
     private readonly schema: string,
+    /** Hears every window a worker announces, before a kill may land in it. */
+    private readonly onWindow: (window: string, sagaId: string, step: string) => void,
   ) {
     this.#random = createRandom(options.seed);
   }
@@ -182,7 +194,11 @@ class CrashRun {
       if (!child.stdout) return resolve();
       createInterface({ input: child.stdout }).on('line', (line) => {
         if (line === 'READY') resolve();
-        else if (line.startsWith('W ')) this.#onWindow(worker, line.split(' ')[1] ?? '');
+        else if (line.startsWith('W ')) {
+          const [, window = '', sagaId = '', step = ''] = line.split(' ');
+          this.onWindow(window, sagaId, step);
+          this.#onWindow(worker, window);
+        }
       });
       child.once('exit', () => resolve());
     });
@@ -247,10 +263,16 @@ class CrashRun {
   }
 }
 
-/** Sagas the harness started that have ended; child sagas (ids with a dot) are not counted. */
-const TERMINAL_COUNT = `SELECT count(*)::int AS n FROM rewind_events
-  WHERE type IN ('SagaCompleted', 'SagaCompensated', 'SagaFailed')
-    AND position('.' IN stream_name) = 0`;
+/**
+ * Sagas the harness started that have ended: their last event is terminal (an undone saga
+ * ends twice). Child sagas (ids with a dot) are not counted.
+ */
+const TERMINAL_COUNT = `SELECT count(*)::int AS n FROM (
+    SELECT DISTINCT ON (stream_name) type FROM rewind_events
+    WHERE position('.' IN stream_name) = 0
+    ORDER BY stream_name, revision DESC
+  ) AS last
+  WHERE type IN ('SagaCompleted', 'SagaCompensated', 'SagaFailed')`;
 /**
  * Jobs a rescue should have taken long ago (BC-01, BC-02): executing well past their lease. A
  * killed worker's job is rescued at the first claim after its lease expires.
@@ -268,6 +290,7 @@ async function countRows(sql: SqlClient, statement: string): Promise<number> {
 async function startSagas(
   rewind: Rewind,
   run: CrashRun,
+  operator: CrashOperator,
   workload: ReturnType<typeof generateWorkload>,
   started: StartedCrashSaga[],
 ): Promise<void> {
@@ -277,7 +300,9 @@ async function startSagas(
     if (!definition) throw new Error(`no saga ${saga}`);
     const result = await rewind.start(definition, input, { actor: { id: 'crash-harness' } });
     if (E.isLeft(result)) throw new Error(`start failed: ${result.left._tag}`);
-    started.push({ sagaId: result.right.sagaId, saga, input });
+    const one = { sagaId: result.right.sagaId, saga, input };
+    started.push(one);
+    operator.plan(one);
     // A trickle, so that kills land among sagas at every stage.
     if (index % 10 === 9) await sleep(50 + Math.floor(run.random() * 100));
   }
@@ -297,43 +322,70 @@ async function waitUntil(
   return false;
 }
 
+/** What the wait for the sagas' end saw: whether they ended, and leases left stale. */
+interface Ending {
+  readonly ended: boolean;
+  readonly staleLeases: readonly string[];
+}
+
+/** Waits until every saga started has ended, pacing the kills by the share that has. */
+async function waitForSagas(
+  sql: SqlClient,
+  run: CrashRun,
+  options: CrashHarnessOptions,
+  started: readonly StartedCrashSaga[],
+  deadline: number,
+): Promise<Ending> {
+  let lastLog = Date.now();
+  const staleLeases: string[] = [];
+  const ended = await waitUntil(
+    async () => {
+      const count = await countRows(sql, TERMINAL_COUNT);
+      run.progress = count / options.sagas;
+      if (Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        const stale = await countRows(sql, STALE_LEASES);
+        if (stale > 0) staleLeases.push(`${stale} job(s) executing 15 s past their lease`);
+        options.log?.(`crash: ${count}/${options.sagas} sagas ended, ${run.kills} kills`);
+      }
+      return started.length === options.sagas && count >= options.sagas;
+    },
+    deadline - Date.now(),
+    () => run.tick(),
+  );
+  return { ended, staleLeases };
+}
+
 /** Runs the crash harness once and checks the outcome; see {@link CrashReport}. */
 export async function runCrashHarness(options: CrashHarnessOptions): Promise<CrashReport> {
   const began = Date.now();
-  const log = options.log ?? (() => {});
   const schema = `rewind_crash_${options.seed}_${randomBytes(3).toString('hex')}`;
   await runAdmin(options.databaseUrl, `CREATE SCHEMA ${schema}`);
   const sql = createPgSqlClient({ connectionString: options.databaseUrl, schema });
   await migrate(sql);
   await sql.exec(CREATE_EFFECTS_TABLE);
+  await sql.exec(CREATE_COMMANDS_TABLE);
   const rewind = new Rewind({ sql, sagas: createCrashSagas(PASSIVE_CRASH_HOOKS) });
-  const run = new CrashRun(options, schema);
+  const { store, clock, ids } = rewind;
+  const operator = new CrashOperator({ store, clock, ids }, options.seed);
+  const run = new CrashRun(options, schema, (window, sagaId, step) =>
+    operator.onWindow(window, sagaId, step),
+  );
   const workload = generateWorkload(run.random.bind(run), options.sagas);
   const started: StartedCrashSaga[] = [];
-  log(
+  options.log?.(
     `crash: seed ${options.seed}, schema ${schema}, ${options.sagas} sagas, ${options.kills} kills`,
   );
   try {
     await Promise.all(Array.from({ length: options.workers ?? 4 }, () => run.spawnWorker()));
-    const starting = startSagas(rewind, run, workload, started);
-    let lastLog = Date.now();
-    const staleLeases: string[] = [];
-    const ended = await waitUntil(
-      async () => {
-        const count = await countRows(sql, TERMINAL_COUNT);
-        run.progress = count / options.sagas;
-        if (Date.now() - lastLog > 5000) {
-          lastLog = Date.now();
-          const stale = await countRows(sql, STALE_LEASES);
-          if (stale > 0) staleLeases.push(`${stale} job(s) executing 15 s past their lease`);
-          log(`crash: ${count}/${options.sagas} sagas ended, ${run.kills} kills`);
-        }
-        return started.length === options.sagas && count >= options.sagas;
-      },
-      options.timeoutMs ?? 600_000,
-      () => run.tick(),
-    );
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    const starting = startSagas(rewind, run, operator, workload, started);
+    const first = await waitForSagas(sql, run, options, started, deadline);
     await starting;
+    // Commands whose window never came go out now, to sagas that have ended (an undo of a
+    // completed one starts its rollback), and the undone sagas end again.
+    await operator.flush();
+    const second = await waitForSagas(sql, run, options, started, deadline);
     // Jobs woken by the last events (a child's end, a late retry) still run; let them.
     await waitUntil(
       async () => (await countRows(sql, OPEN_JOBS)) === 0,
@@ -341,10 +393,13 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       () => {},
     );
     await run.stopAll();
-    const check = await checkCrashRun(rewind.store, sql, rewind.registry, started);
+    const { commands } = operator;
+    await recordCommands(sql, commands);
+    const check = await checkCrashRun(rewind.store, sql, rewind.registry, started, commands);
     const violations = [
-      ...(ended ? [] : ['timeout: not every saga ended']),
-      ...staleLeases,
+      ...(first.ended && second.ended ? [] : ['timeout: not every saga ended']),
+      ...first.staleLeases,
+      ...second.staleLeases,
       ...check.violations,
     ];
     return {
@@ -358,9 +413,11 @@ export async function runCrashHarness(options: CrashHarnessOptions): Promise<Cra
       restarts: run.restarts,
       elapsedMs: Date.now() - began,
       sagaList: started,
+      commands,
     };
   } finally {
     await run.stopAll();
+    await operator.settle();
     await sql.close();
   }
 }
@@ -383,6 +440,8 @@ export function formatCrashReport(report: CrashReport): string[] {
       `(${report.completed} completed, ${report.compensated} compensated)`,
     `kills:       ${report.kills} (${windows})`,
     `restarts:    ${report.restarts}`,
+    `commands:    ${countCommands(report.commands)}; ${report.cancelled} sagas cancelled ` +
+      `while running, ${report.undone} undone once completed (children included)`,
     `recoveries:  ${report.rescuedJobs + report.inDoubtRetried + report.inDoubtFailed} ` +
       `(${report.rescuedJobs} jobs rescued, ${report.inDoubtRetried} in-doubt attempts retried, ` +
       `${report.inDoubtFailed} failed by policy; ${report.deduplicated} effects deduplicated)`,
