@@ -4,7 +4,8 @@
  *   npm run crash -- --sagas 500 --kills 50 [--workers 4] [--seed 42]
  *
  * The seed is printed at the start; `CRASH_SEED=<seed>` (or `--seed`) replays its choices. Exits
- * 1 when any violation is found.
+ * 1 when any violation is found. `--check <schema>` checks the kept schema of a run again,
+ * with the checker as it is now, and runs nothing.
  */
 import { parseArgs } from 'node:util';
 
@@ -13,6 +14,7 @@ import * as t from 'io-ts';
 
 import { describeDecodeErrors } from '../../src/core/decode-failure.js';
 import { dropCrashSchema, formatCrashReport, runCrashHarness } from './crash-harness.js';
+import { recheckCrashRun } from './recheck-crash-run.js';
 
 const Count = new t.Type<number, string, unknown>(
   'Count',
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '50' },
     workers: { type: 'string', default: '4' },
     seed: { type: 'string' },
+    check: { type: 'string' },
   },
 });
 const decoded = CrashArgs.decode({
@@ -51,6 +54,12 @@ if (E.isLeft(decoded)) {
   process.exit(2);
 }
 const log = (line: string) => process.stdout.write(`${line}\n`);
+if (values.check !== undefined) {
+  const check = await recheckCrashRun(decoded.right.databaseUrl, values.check);
+  log(`schema ${values.check}: ${check.violations.length} violations`);
+  for (const violation of check.violations) log(`  - ${violation}`);
+  process.exit(check.violations.length > 0 ? 1 : 0);
+}
 const report = await runCrashHarness({ ...decoded.right, log });
 for (const line of formatCrashReport(report)) log(line);
 if (report.violations.length === 0) await dropCrashSchema(decoded.right.databaseUrl, report.schema);
