@@ -4,10 +4,11 @@ import { readStreamRange } from '../adapters/postgres/postgres-event-store.js';
 import { sagaStreamName } from '../core/ids.js';
 import { diffValues, formatValueChange } from '../inspect/diff-values.js';
 import { encodeSagaState } from '../inspect/saga-state-codec.js';
-import { describeTimeTravelFailure, loadStateAt } from '../inspect/state-at.js';
+import { loadStateAt } from '../inspect/state-at.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import type { ActorOptions } from './cli-actor.js';
 import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { refuseTimeTravel } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
 
@@ -35,9 +36,11 @@ export async function runDiffCommand(
     { ...options, operation: 'read' },
     async ({ sql, sagaId }) => {
       const before = await loadStateAt(sql, sagaId, from.right);
-      if (E.isLeft(before)) return refuse(`diff: ${describeTimeTravelFailure(before.left)}`);
+      if (E.isLeft(before))
+        return refuseTimeTravel({ command: 'diff', argument: '<a>' }, before.left);
       const after = await loadStateAt(sql, sagaId, to.right);
-      if (E.isLeft(after)) return refuse(`diff: ${describeTimeTravelFailure(after.left)}`);
+      if (E.isLeft(after))
+        return refuseTimeTravel({ command: 'diff', argument: '<b>' }, after.left);
       const between = await readStreamRange(sql, sagaStreamName(sagaId), from.right + 1n, to.right);
       if (E.isLeft(between)) return refuse(`diff: ${describeSagaRunFailure(between.left)}`);
 

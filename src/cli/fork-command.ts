@@ -15,6 +15,7 @@ import { describeDefinitionLookupFailure } from '../runtime/saga-registry.js';
 import { describeStartSagaFailure, startSaga } from '../runtime/start-saga.js';
 import { decodeArgument, JsonArgument, RevisionArgument } from './cli-arguments.js';
 import type { CommonOptions } from './register-inspect-commands.js';
+import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
 import { loadSagaDefinitions } from './saga-definitions.js';
@@ -118,11 +119,14 @@ export async function runForkCommand(
       const original = await store.readStream(sagaStreamName(sagaId));
       if (E.isLeft(original)) return refuse(`fork: ${describeSagaRunFailure(original.left)}`);
       const started = original.right[0];
+      if (started?.event.type !== 'SagaStarted') {
+        return refuse(`fork: saga ${sagaId} does not start with SagaStarted`);
+      }
       const pivot = original.right.find((recorded) => recorded.revision === at.right);
-      if (started?.event.type !== 'SagaStarted' || pivot === undefined) {
-        return refuse(
-          `fork: saga ${sagaId} has events 0 to ${original.right.length - 1}, not ${at.right}`,
-        );
+      if (pivot === undefined) {
+        const history = `saga ${sagaId}`;
+        const name = { command: 'fork', argument: '--at' };
+        return refuseRevisionPastEnd(name, at.right, history, original.right.length);
       }
       const { saga, version, definitionHash, input } = started.event.data;
       const registry = await loadSagaDefinitions(sql, options.sagas);

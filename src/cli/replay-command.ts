@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 
 import * as E from 'fp-ts/lib/Either.js';
 
+import type { RecordedEvent } from '../core/events.js';
 import { replay } from '../core/evolve.js';
 import {
   decodeNdjson,
@@ -11,8 +12,25 @@ import {
 } from '../inspect/ndjson.js';
 import { encodeSagaState } from '../inspect/saga-state-codec.js';
 import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
+
+/** Refuses `at` when it is past the end of a stream of the file (or the file has none). */
+function checkAt(
+  file: string,
+  streams: readonly { readonly streamName: string; readonly events: readonly RecordedEvent[] }[],
+  at: bigint,
+): CommandResult {
+  const name = { command: 'replay', argument: '--at' };
+  if (streams.length === 0) return refuseRevisionPastEnd(name, at, file, 0);
+  for (const { streamName, events } of streams) {
+    const last = events.at(-1)?.revision ?? -1n;
+    if (at > last)
+      return refuseRevisionPastEnd(name, at, `${streamName} in ${file}`, events.length);
+  }
+  return succeed;
+}
 
 /**
  * `rewind replay --file <f> [--at <n>] [--json]`: folds the sagas of an NDJSON export offline,
@@ -33,8 +51,15 @@ export async function runReplayCommand(
   const decoded = decodeNdjson(text, options.file);
   if (E.isLeft(decoded)) return refuse(`replay: ${describeNdjsonLineFailure(decoded.left)}`);
 
-  for (const [streamName, entries] of groupByStream(decoded.right)) {
-    const events = entries.map(({ event }) => toRecordedEvent(event));
+  const streams = [...groupByStream(decoded.right)].map(([streamName, entries]) => ({
+    streamName,
+    events: entries.map(({ event }) => toRecordedEvent(event)),
+  }));
+  // Checked for every stream before any is printed, so a refusal prints nothing.
+  const inRange = at.right === undefined ? succeed : checkAt(options.file, streams, at.right);
+  if (E.isLeft(inRange)) return inRange;
+
+  for (const { streamName, events } of streams) {
     const upTo =
       at.right === undefined
         ? events

@@ -1,9 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import { encodeSagaState } from '../inspect/saga-state-codec.js';
-import { describeTimeTravelFailure, loadStateAt } from '../inspect/state-at.js';
+import { loadStateAt } from '../inspect/state-at.js';
 import type { ActorOptions } from './cli-actor.js';
 import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { refuseTimeTravel } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
 
@@ -36,7 +37,8 @@ export async function runStateCommand(
     { ...options, operation: 'read' },
     async ({ sql, sagaId }) => {
       const loaded = await loadStateAt(sql, sagaId, at.right);
-      if (E.isLeft(loaded)) return refuse(`state: ${describeTimeTravelFailure(loaded.left)}`);
+      if (E.isLeft(loaded))
+        return refuseTimeTravel({ command: 'state', argument: '--at' }, loaded.left);
       const { state, revision, lastRevision, snapshotRevision, eventsFolded } = loaded.right;
       const encoded = encodeSagaState(state);
       if (options.json) {

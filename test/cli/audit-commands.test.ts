@@ -227,6 +227,16 @@ describe('export, replay and import', () => {
     }
   });
 
+  it("refuses an --at past the end of a history, naming it and the history's length", async () => {
+    const run = await runCli(db, (io) => runReplayCommand(io, { file, at: '11', json: true }));
+    expect(run.exitCode).toBe(2);
+    expect(run.error).toBe(
+      `replay: --at 11: past the end of ${sagaStreamName(compensated)} in ${file}, ` +
+        'which has 11 events (0 to 10)',
+    );
+    expect(run.lines).toEqual([]);
+  });
+
   it('refuses a bad line naming file, line and field, and writes nothing', async () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const bad = JSON.parse(lines[3] ?? '{}');

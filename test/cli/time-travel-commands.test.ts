@@ -80,11 +80,14 @@ describe('rewind state', () => {
     expect(printed.state.steps.ship).toBeUndefined();
   });
 
-  it('refuses an event past the end, naming the range', async () => {
+  it('refuses an event past the end as bad input, naming it and the length', async () => {
     const run = await runCli(db, (io) =>
       runStateCommand(io, compensated, { at: '99', json: false }),
     );
-    expect(run.error).toContain('has events 0 to 10, not 99');
+    expect(run.exitCode).toBe(2);
+    expect(run.error).toBe(
+      `state: --at 99: past the end of saga ${compensated}, which has 11 events (0 to 10)`,
+    );
   });
 
   it("refuses another tenant's actor and says why", async () => {
@@ -106,6 +109,15 @@ describe('rewind diff', () => {
     expect(run.lines).toContain('  #6 StepFailed by alice');
     expect(run.lines).toContain('~ status: "running" -> "compensating"');
     expect(run.lines.some((line) => line.startsWith('+ steps.ship:'))).toBe(true);
+  });
+
+  it('refuses an event past the end as bad input, naming which and the length', async () => {
+    const run = await runCli(db, (io) =>
+      runDiffCommand(io, compensated, '4', '11', { json: false }),
+    );
+    expect(run.exitCode).toBe(2);
+    expect(run.error).toContain('diff: <b> 11: past the end');
+    expect(run.error).toContain('which has 11 events (0 to 10)');
   });
 });
 
@@ -183,6 +195,16 @@ describe('rewind fork', () => {
     );
     expect(run.exitCode).toBe(2);
     expect(run.error).toContain('input.quantity');
+  });
+
+  it('refuses an event past the end as bad input, naming it and the length', async () => {
+    const run = await runCli(db, (io) =>
+      runForkCommand(io, running, { at: '5', live: false, json: false }),
+    );
+    expect(run.exitCode).toBe(2);
+    expect(run.error).toBe(
+      `fork: --at 5: past the end of saga ${running}, which has 5 events (0 to 4)`,
+    );
   });
 
   it('starts a live fork caused by the original event', async () => {
