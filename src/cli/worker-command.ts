@@ -1,0 +1,197 @@
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+
+import { SAGA_QUEUE } from '../../projections/job-feeder.js';
+import type { Logger } from '../core/logger.js';
+import type { SqlClient } from '../ports/sql.js';
+import { dispatchJobs, type WorkerDefinition } from '../queue/worker/define-worker.js';
+import { JobWorker } from '../queue/worker/job-worker.js';
+import { openMigratedDatabase, Rewind } from '../runtime/rewind.js';
+import { decodeArgument } from './cli-arguments.js';
+import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
+import { loadSagaDefinitions } from './saga-definitions.js';
+import { checkSagasModule, loadWorkersModule } from './worker-modules.js';
+
+/** Options of `rewind worker`, as typed on the command line; decoded by the command. */
+export interface WorkerCommandOptions {
+  /** A module of saga definitions, run beside the built-in order-fulfilment saga. */
+  readonly sagas?: string;
+  /** A module of plain job workers (`defineWorker`), one worker per queue. */
+  readonly workers?: string;
+  /** Run only these queues. Default: the saga queue and every queue of `workers`. */
+  readonly queue?: readonly string[];
+  /** Jobs run at once by each queue's worker. Default: 10. */
+  readonly concurrency?: string;
+  /** How long running jobs may take to finish after SIGTERM or SIGINT. Default: 10000. */
+  readonly graceMs?: string;
+}
+
+const DEFAULT_CONCURRENCY = 10;
+const DEFAULT_GRACE_MS = 10_000;
+
+const DecimalArgument = (name: string, minimum: number) =>
+  new t.Type<number, string, unknown>(
+    name,
+    (u): u is number => typeof u === 'number',
+    (u, context) =>
+      typeof u === 'string' && /^\d+$/.test(u) && Number(u) >= minimum
+        ? t.success(Number(u))
+        : t.failure(u, context, `expected a whole number from ${minimum}`),
+    String,
+  );
+
+/** What one worker process runs, decoded from the arguments. */
+interface WorkerPlan {
+  readonly sagasModule?: string;
+  readonly runSagas: boolean;
+  readonly jobQueues: ReadonlyMap<string, readonly WorkerDefinition<never>[]>;
+  readonly concurrency: number;
+  readonly graceMs: number;
+}
+
+/** Which queues to run: all of them, or those `--queue` names, each of which must have a worker. */
+function selectQueues(
+  available: readonly string[],
+  requested: readonly string[] | undefined,
+): E.Either<string, ReadonlySet<string>> {
+  if (requested === undefined || requested.length === 0) return E.right(new Set(available));
+  const unknown = requested.find((queue) => !available.includes(queue));
+  if (unknown !== undefined) {
+    return E.left(
+      `worker: --queue ${unknown}: no worker runs it (queues: ${available.join(', ')})`,
+    );
+  }
+  return E.right(new Set(requested));
+}
+
+/** Decodes the arguments and loads the modules, before anything is opened or written. */
+async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<string, WorkerPlan>> {
+  const concurrency = decodeArgument(
+    DecimalArgument('Concurrency', 1),
+    'worker: --concurrency',
+    options.concurrency ?? String(DEFAULT_CONCURRENCY),
+  );
+  if (E.isLeft(concurrency)) return concurrency;
+  const graceMs = decodeArgument(
+    DecimalArgument('Milliseconds', 0),
+    'worker: --grace-ms',
+    options.graceMs ?? String(DEFAULT_GRACE_MS),
+  );
+  if (E.isLeft(graceMs)) return graceMs;
+
+  const sagas =
+    options.sagas === undefined ? E.right(undefined) : await checkSagasModule(options.sagas);
+  if (E.isLeft(sagas)) return sagas;
+  const workers =
+    options.workers === undefined ? E.right(new Map()) : await loadWorkersModule(options.workers);
+  if (E.isLeft(workers)) return workers;
+  const selected = selectQueues([SAGA_QUEUE, ...workers.right.keys()], options.queue);
+  if (E.isLeft(selected)) return selected;
+
+  return E.right({
+    ...(options.sagas === undefined ? {} : { sagasModule: options.sagas }),
+    runSagas: selected.right.has(SAGA_QUEUE),
+    jobQueues: new Map([...workers.right].filter(([queue]) => selected.right.has(queue))),
+    concurrency: concurrency.right,
+    graceMs: graceMs.right,
+  });
+}
+
+/** The workers of a process, started; `stop` drains them and returns when all state is written. */
+interface StartedWorkers {
+  readonly queues: readonly string[];
+  stop(graceMs: number): Promise<void>;
+}
+
+async function startWorkers(sql: SqlClient, plan: WorkerPlan, logger: Logger) {
+  const stops: ((graceMs: number) => Promise<void>)[] = [];
+  const queues: string[] = [];
+  let afterWorkers = async () => {};
+  const started: StartedWorkers = {
+    queues,
+    async stop(graceMs) {
+      await Promise.all(stops.map((stop) => stop(graceMs)));
+      // Stopped after the workers, so the events their last steps append still become jobs.
+      await afterWorkers();
+    },
+  };
+  try {
+    if (plan.runSagas) {
+      const registry = await loadSagaDefinitions(sql, plan.sagasModule);
+      const rewind = new Rewind({ sql, sagas: registry.all(), logger });
+      const projector = rewind.startProjector();
+      afterWorkers = async () => {
+        await projector.stop();
+        await rewind.close();
+      };
+      const worker = rewind.createWorker({ concurrency: plan.concurrency });
+      worker.start();
+      stops.push((graceMs) => worker.stop(graceMs));
+      queues.push(SAGA_QUEUE);
+    }
+    for (const [queue, definitions] of plan.jobQueues) {
+      const handler = dispatchJobs(definitions);
+      const worker = new JobWorker({ sql, queue, handler, concurrency: plan.concurrency, logger });
+      await worker.start();
+      stops.push((graceMs) => worker.stop(graceMs));
+      queues.push(queue);
+    }
+  } catch (error) {
+    // What started must stop before the caller closes the pool under it.
+    await started.stop(0);
+    throw error;
+  }
+  return started;
+}
+
+/**
+ * Resolves with the first SIGTERM or SIGINT. The handlers go at once, so a second signal gets
+ * Node's default and ends the process without waiting: jobs it held are rescued when their
+ * leases run out.
+ */
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/**
+ * `rewind worker [--sagas <module>] [--workers <module>] [--queue <name...>] [--concurrency n]
+ * [--grace-ms ms]`: runs the projector and a saga worker (the built-in order-fulfilment saga and
+ * those of `--sagas`), and a job worker for each queue of the `--workers` module, until SIGTERM
+ * or SIGINT. Then it stops fetching, lets running jobs finish for `--grace-ms`, hands the others
+ * back as runnable, and closes the database last. Bad arguments exit with code 2 before anything
+ * is opened.
+ */
+export async function runWorkerCommand(
+  io: CommandIo,
+  options: WorkerCommandOptions,
+): Promise<CommandResult> {
+  const plan = await planWorkers(options);
+  if (E.isLeft(plan)) return refuse(plan.left, 2);
+  const stopSignal = waitForStopSignal();
+
+  const sql = await openMigratedDatabase(io.config, io.logger);
+  try {
+    const workers = await startWorkers(sql, plan.right, io.logger);
+    const { concurrency, graceMs } = plan.right;
+    io.logger.info({ queues: workers.queues, concurrency, graceMs }, 'worker process started');
+    const where = io.config.databaseUrl ? 'Postgres (DATABASE_URL)' : `${io.config.dataDir}/`;
+    io.out(`rewind worker: running ${workers.queues.join(', ')} on ${where}`);
+
+    const signal = await stopSignal;
+    io.logger.info({ signal, graceMs }, 'worker process stopping');
+    await workers.stop(graceMs);
+  } finally {
+    await sql.close();
+  }
+  io.logger.info('worker process stopped');
+  io.out('rewind worker: stopped');
+  return succeed;
+}

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import * as E from 'fp-ts/lib/Either.js';
+
+import type { WorkerDefinition } from '../queue/worker/define-worker.js';
+import { importSagaDefinitions } from './verify-command.js';
+
+/** Whether a value is a plain job worker as {@link defineWorker} builds it. */
+export function isWorkerDefinition(value: unknown): value is WorkerDefinition<never> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'queue' in value &&
+    typeof value.queue === 'string' &&
+    'kind' in value &&
+    typeof value.kind === 'string' &&
+    'job' in value &&
+    typeof value.job === 'function' &&
+    'run' in value &&
+    typeof value.run === 'function'
+  );
+}
+
+/**
+ * The plain job workers a module exports: every export that is a worker definition, or an
+ * array of them, the default export included.
+ */
+export async function importWorkerDefinitions(path: string): Promise<WorkerDefinition<never>[]> {
+  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
+  if (typeof loaded !== 'object' || loaded === null) return [];
+  const exported = Object.values(loaded).flatMap((value: unknown) =>
+    Array.isArray(value) ? value : [value],
+  );
+  return [...new Set(exported.filter(isWorkerDefinition))];
+}
+
+/**
+ * Imports the module of a command-line option and checks that it exports something to run:
+ * left with a sentence naming the option and the module when it cannot load or exports none.
+ */
+async function importRequired<Definition>(
+  option: string,
+  path: string,
+  importDefinitions: (path: string) => Promise<readonly Definition[]>,
+  what: string,
+): Promise<E.Either<string, readonly Definition[]>> {
+  // A module that cannot be loaded is the user's input, not our crash: say which and why.
+  const imported = await importDefinitions(path).then(
+    (found) => E.right(found),
+    (error: unknown) => E.left(error instanceof Error ? error.message : String(error)),
+  );
+  if (E.isLeft(imported)) return E.left(`worker: ${option} ${path}: ${imported.left}`);
+  if (imported.right.length === 0) return E.left(`worker: ${option} ${path} exports no ${what}`);
+  return imported;
+}
+
+/** Checks that the `--sagas` module loads and exports saga definitions. */
+export async function checkSagasModule(path: string): Promise<E.Either<string, void>> {
+  const imported = await importRequired('--sagas', path, importSagaDefinitions, 'saga definitions');
+  return E.isLeft(imported) ? imported : E.right(undefined);
+}
+
+/** The plain job workers of the `--workers` module, by queue. */
+export async function loadWorkersModule(
+  path: string,
+): Promise<E.Either<string, ReadonlyMap<string, readonly WorkerDefinition<never>[]>>> {
+  const imported = await importRequired(
+    '--workers',
+    path,
+    importWorkerDefinitions,
+    'job workers (defineWorker)',
+  );
+  if (E.isLeft(imported)) return imported;
+  const byQueue = new Map<string, WorkerDefinition<never>[]>();
+  for (const worker of imported.right) {
+    const ofQueue = byQueue.get(worker.queue) ?? [];
+    // One handler per queue dispatches on the kind: two workers of one kind cannot both run.
+    if (ofQueue.some((other) => other.kind === worker.kind)) {
+      return E.left(`worker: --workers ${path}: two workers run kind "${worker.kind}"`);
+    }
+    byQueue.set(worker.queue, [...ofQueue, worker]);
+  }
+  return E.right(byQueue);
+}

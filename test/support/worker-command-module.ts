@@ -1,0 +1,45 @@
+import * as t from 'io-ts';
+
+import { defineSaga } from '../../src/core/definition.js';
+import { defineWorker } from '../../src/queue/worker/define-worker.js';
+import { whenAborted } from './deferred.js';
+
+/**
+ * What the `rewind worker` tests give the command, as a user's module would: saga definitions
+ * (`--sagas`) and a plain job worker (`--workers`), in one module that serves as both.
+ */
+
+const Input = t.type({ id: t.string });
+
+/** One step that returns at once. */
+export const quickSaga = defineSaga({
+  name: 'cli-worker-quick',
+  version: 1,
+  input: Input,
+  steps: (step) => [step('greet', { run: async ({ input }) => ({ greeted: input.id }) })],
+});
+
+/** One step that runs until its signal fires, and then gives up as a fetch would. */
+export const endlessSaga = defineSaga({
+  name: 'cli-worker-endless',
+  version: 1,
+  input: Input,
+  steps: (step) => [
+    step('wait', {
+      run: async (_, ctx) => {
+        await whenAborted(ctx.signal);
+        throw new Error('aborted by its signal');
+      },
+    }),
+  ],
+});
+
+/** The queue of {@link mailWorker}. */
+export const MAIL_QUEUE = 'cli-worker-mail';
+
+/** A plain job worker that does nothing with its args. */
+export const mailWorker = defineWorker({
+  queue: MAIL_QUEUE,
+  args: t.type({ to: t.string }),
+  perform: async () => undefined,
+});
