@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { readAuditTrail } from '../inspect/list-sagas.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
+import { decodeArgument, NonEmptyArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
@@ -22,12 +23,11 @@ export async function runAuditCommand(
 ): Promise<CommandResult> {
   const reader = resolveActor({}, false);
   if (E.isLeft(reader)) return refuse(`audit: ${reader.left}`, 2);
-  const subject = options.actor;
-  if (subject === undefined || subject.trim() === '')
-    return refuse('audit: --actor <id> is required', 2);
+  const subject = decodeArgument(NonEmptyArgument, 'audit: --actor', options.actor);
+  if (E.isLeft(subject)) return refuse(subject.left, 2);
 
   return withDatabase(io, async (sql) => {
-    const entries = await readAuditTrail(sql, reader.right, subject);
+    const entries = await readAuditTrail(sql, reader.right, subject.right);
     for (const entry of entries) {
       const row = {
         position: entry.position.toString(),
@@ -46,7 +46,7 @@ export async function runAuditCommand(
               .trimEnd(),
       );
     }
-    if (!options.json) io.out(`${entries.length} event(s) caused by ${subject}`);
+    if (!options.json) io.out(`${entries.length} event(s) caused by ${subject.right}`);
     return succeed;
   });
 }

@@ -44,22 +44,74 @@ export const JsonArgument = new t.Type<unknown, string, unknown>(
   (value) => JSON.stringify(value),
 );
 
-/** An ISO 8601 time, such as `2026-12-03T20:00:00Z`. */
+/**
+ * A date or time in ISO 8601, such as `2026-12-03` or `2026-12-03T20:00:00Z`. `Date` alone also
+ * takes `1` (the year 2001) or `March 7`, so the form is checked before the value.
+ */
 export const TimeArgument = new t.Type<Date, string, unknown>(
   'Time',
   (u): u is Date => u instanceof Date,
   (u, context) => {
-    const time = typeof u === 'string' ? new Date(u) : undefined;
+    const time = typeof u === 'string' && ISO_8601.test(u) ? new Date(u) : undefined;
     return time && !Number.isNaN(time.getTime())
       ? t.success(time)
-      : t.failure(u, context, 'expected an ISO 8601 time');
+      : t.failure(u, context, 'expected an ISO 8601 time, such as 2026-12-03T20:00:00Z');
   },
   (value) => value.toISOString(),
 );
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** A text that is not empty nor only spaces: a name, a file, a reason. */
+export const NonEmptyArgument = new t.Type<string, string, unknown>(
+  'NonEmpty',
+  (u): u is string => typeof u === 'string' && u.trim() !== '',
+  (u, context) =>
+    typeof u === 'string' && u.trim() !== ''
+      ? t.success(u)
+      : t.failure(u, context, 'expected a value, not an empty one'),
+  String,
+);
+
+/** A whole number in decimal digits from `minimum` (no sign, exponent, fraction or hex). */
+export function WholeNumberArgument(minimum: number): t.Type<number, string, unknown> {
+  return new t.Type<number, string, unknown>(
+    'WholeNumber',
+    (u): u is number => typeof u === 'number',
+    (u, context) => {
+      const value = typeof u === 'string' && /^\d+$/.test(u) ? Number(u) : Number.NaN;
+      return Number.isSafeInteger(value) && value >= minimum
+        ? t.success(value)
+        : t.failure(u, context, `expected a whole number from ${minimum}`);
+    },
+    String,
+  );
+}
+
+/** One of the keys of `keys` (an io-ts `keyof`), the others listed when it is not. */
+export function OneOfArgument<Keys extends Record<string, unknown>>(
+  keys: t.KeyofC<Keys>,
+): t.Type<keyof Keys & string, string, unknown> {
+  const names = Object.keys(keys.keys);
+  const listed = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  return new t.Type<keyof Keys & string, string, unknown>(
+    keys.name,
+    (u): u is keyof Keys & string => typeof u === 'string' && keys.is(u),
+    (u, context) =>
+      typeof u === 'string' && keys.is(u)
+        ? t.success(u)
+        : t.failure(u, context, `expected one of ${listed}`),
+    String,
+  );
+}
+
 export { SagaId as SagaIdArgument };
 
-/** Decodes one command-line argument, or says which one and why not. */
+/**
+ * Decodes one command-line argument, or says which one and why not: `list: --status: expected
+ * one of running, … (got "stuck")`. Every command decodes its arguments with this, so a bad one
+ * is refused the same way everywhere (exit 2, before anything is opened or written).
+ */
 export function decodeArgument<Value>(
   codec: t.Decoder<unknown, Value>,
   name: string,
@@ -69,4 +121,35 @@ export function decodeArgument<Value>(
   if (E.isRight(decoded)) return decoded;
   const { message } = describeDecodeErrors(decoded.left);
   return E.left(`${name}: ${message} (got ${JSON.stringify(value)})`);
+}
+
+/** {@link decodeArgument} for an option that may be absent: absent stays undefined. */
+export function decodeOptionalArgument<Value>(
+  codec: t.Decoder<unknown, Value>,
+  name: string,
+  value: unknown,
+): E.Either<string, Value | undefined> {
+  return value === undefined ? E.right(undefined) : decodeArgument(codec, name, value);
+}
+
+/**
+ * Refuses two arguments out of order: `later` before `earlier`, or equal to it when `strict`
+ * (a time range `[from, before)` that holds nothing).
+ */
+export function checkArgumentOrder<Value extends bigint | Date>(
+  earlier: readonly [name: string, value: Value],
+  later: readonly [name: string, value: Value],
+  strict: boolean,
+): E.Either<string, void> {
+  const [earlierName, earlierValue] = earlier;
+  const [laterName, laterValue] = later;
+  const outOfOrder = strict
+    ? laterValue.valueOf() <= earlierValue.valueOf()
+    : laterValue.valueOf() < earlierValue.valueOf();
+  if (!outOfOrder) return E.right(undefined);
+  const show = (value: Value) => (value instanceof Date ? value.toISOString() : String(value));
+  return E.left(
+    `${laterName} (${show(laterValue)}) must come ${strict ? 'after' : 'at or after'} ` +
+      `${earlierName} (${show(earlierValue)})`,
+  );
 }

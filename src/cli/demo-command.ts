@@ -1,13 +1,40 @@
+import * as E from 'fp-ts/lib/Either.js';
+
 import { runOrderDemo } from '../../examples/order-fulfilment/run-demo.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  NonEmptyArgument,
+  WholeNumberArgument,
+} from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
+
+const DEFAULT_CONCURRENCY = 16;
+
+/** Options of `rewind demo`, as typed. */
+export interface DemoCommandOptions {
+  /** An orders CSV. Default: the example's own orders. */
+  readonly orders?: string;
+  /** Sagas run at once, a whole number from 1. Default: 16. */
+  readonly concurrency?: string;
+}
 
 /** `rewind demo`: the order-fulfilment example, on the embedded database by default. */
 export async function runDemoCommand(
   io: CommandIo,
-  options: { readonly orders?: string; readonly concurrency: number },
+  options: DemoCommandOptions,
 ): Promise<CommandResult> {
+  const orders = decodeOptionalArgument(NonEmptyArgument, 'demo: --orders', options.orders);
+  if (E.isLeft(orders)) return refuse(orders.left, 2);
+  const concurrency = decodeArgument(
+    WholeNumberArgument(1),
+    'demo: --concurrency',
+    options.concurrency ?? String(DEFAULT_CONCURRENCY),
+  );
+  if (E.isLeft(concurrency)) return refuse(concurrency.left, 2);
+
   const where = io.config.databaseUrl
     ? 'Postgres (DATABASE_URL)'
     : `embedded PGlite in ${io.config.dataDir}/`;
@@ -16,9 +43,9 @@ export async function runDemoCommand(
   try {
     const report = await runOrderDemo({
       sql,
-      concurrency: options.concurrency,
+      concurrency: concurrency.right,
       logger: io.logger,
-      ...(options.orders ? { ordersPath: options.orders } : {}),
+      ...(orders.right === undefined ? {} : { ordersPath: orders.right }),
     });
 
     io.out('');

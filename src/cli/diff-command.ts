@@ -7,7 +7,7 @@ import { encodeSagaState } from '../inspect/saga-state-codec.js';
 import { loadStateAt } from '../inspect/state-at.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import type { ActorOptions } from './cli-actor.js';
-import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { checkArgumentOrder, decodeArgument, RevisionArgument } from './cli-arguments.js';
 import { refuseTimeTravel } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
@@ -27,7 +27,8 @@ export async function runDiffCommand(
   if (E.isLeft(from)) return refuse(from.left, 2);
   const to = decodeArgument(RevisionArgument, 'diff: <b>', rawTo);
   if (E.isLeft(to)) return refuse(to.left, 2);
-  if (to.right < from.right) return refuse('diff: <b> must not come before <a>', 2);
+  const ordered = checkArgumentOrder(['<a>', from.right], ['<b>', to.right], false);
+  if (E.isLeft(ordered)) return refuse(`diff: ${ordered.left}`, 2);
 
   return withSagaAccess(
     io,

@@ -9,7 +9,7 @@ import { SagaId, StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.
 import { encodeExportedLine } from '../inspect/ndjson.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument } from './cli-arguments.js';
+import { decodeArgument, decodeOptionalArgument, NonEmptyArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { startProgress } from './progress.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -48,6 +48,8 @@ export async function runExportCommand(
   if (E.isLeft(requested)) return refuse(requested.left, 2);
   if (!options.all && requested.right.length === 0)
     return refuse('export: name a saga or --all', 2);
+  const out = decodeOptionalArgument(NonEmptyArgument, 'export: --out', options.out);
+  if (E.isLeft(out)) return refuse(out.left, 2);
   const actor = resolveActor(options, false);
   if (E.isLeft(actor)) return refuse(`export: ${actor.left}`, 2);
 
@@ -66,7 +68,7 @@ export async function runExportCommand(
       else if (!options.all) return refuse(`export: ${describeSagaAccessFailure(access.left)}`, 3);
     }
 
-    const file = options.out === undefined ? undefined : createWriteStream(options.out);
+    const file = out.right === undefined ? undefined : createWriteStream(out.right);
     const write = (line: string) => (file ? file.write(`${line}\n`) : io.out(line));
     const progress = startProgress('export', allowed.length, options.json || file === undefined);
     const store = createPostgresEventStore({ sql });

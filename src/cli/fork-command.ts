@@ -13,7 +13,13 @@ import { uuidGenerator } from '../ports/ids.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { describeDefinitionLookupFailure } from '../runtime/saga-registry.js';
 import { describeStartSagaFailure, startSaga } from '../runtime/start-saga.js';
-import { decodeArgument, JsonArgument, RevisionArgument } from './cli-arguments.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  JsonArgument,
+  NonEmptyArgument,
+  RevisionArgument,
+} from './cli-arguments.js';
 import type { CommonOptions } from './register-inspect-commands.js';
 import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -107,6 +113,8 @@ export async function runForkCommand(
 ): Promise<CommandResult> {
   const at = decodeArgument(RevisionArgument, 'fork: --at', options.at);
   if (E.isLeft(at)) return refuse(at.left, 2);
+  const sagas = decodeOptionalArgument(NonEmptyArgument, 'fork: --sagas', options.sagas);
+  if (E.isLeft(sagas)) return refuse(sagas.left, 2);
   const operation = options.live ? 'start' : 'read';
 
   return withSagaAccess(
@@ -129,7 +137,7 @@ export async function runForkCommand(
         return refuseRevisionPastEnd(name, at.right, history, original.right.length);
       }
       const { saga, version, definitionHash, input } = started.event.data;
-      const registry = await loadSagaDefinitions(sql, options.sagas);
+      const registry = await loadSagaDefinitions(sql, sagas.right);
       const definition = registry.resolve(saga, version, definitionHash);
       if (E.isLeft(definition))
         return refuse(`fork: ${describeDefinitionLookupFailure(definition.left)}`);

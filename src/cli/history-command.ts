@@ -2,10 +2,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
 import { authorizeSagaAccess } from '../audit/saga-ownership.js';
 import { EventMetadata, SagaEvent } from '../core/events.js';
-import { SagaId, sagaStreamName } from '../core/ids.js';
+import { sagaStreamName } from '../core/ids.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
+import { decodeArgument, SagaIdArgument } from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { describeSagaAccessFailure } from './saga-access.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
@@ -19,21 +20,22 @@ export async function runHistoryCommand(
   rawSagaId: string,
   options: ActorOptions & { readonly json: boolean },
 ): Promise<CommandResult> {
-  if (!SagaId.is(rawSagaId)) return refuse('history: <sagaId> must not be empty', 2);
+  const sagaId = decodeArgument(SagaIdArgument, 'history: <sagaId>', rawSagaId);
+  if (E.isLeft(sagaId)) return refuse(sagaId.left, 2);
   const actor = resolveActor(options, false);
   if (E.isLeft(actor)) return refuse(`history: ${actor.left}`, 2);
 
   const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     // Authorized before the stream is read: another tenant's actor learns nothing of it.
-    const access = await authorizeSagaAccess(sql, rawSagaId, actor.right, 'read');
+    const access = await authorizeSagaAccess(sql, sagaId.right, actor.right, 'read');
     if (E.isLeft(access) && access.left._tag === 'AuthorizationFailure') {
       return refuse(`history: ${describeSagaAccessFailure(access.left)}`, 3);
     }
     const store = createPostgresEventStore({ sql });
-    const events = await store.readStream(sagaStreamName(rawSagaId));
+    const events = await store.readStream(sagaStreamName(sagaId.right));
     if (E.isLeft(events)) return refuse(describeSagaRunFailure(events.left));
-    if (events.right.length === 0) return refuse(`history: saga ${rawSagaId} has no events`);
+    if (events.right.length === 0) return refuse(`history: saga ${sagaId.right} has no events`);
 
     if (options.json) {
       for (const recorded of events.right) {

@@ -16,6 +16,7 @@ import {
 } from '../inspect/ndjson.js';
 import type { SqlExecutor } from '../ports/sql.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
+import { decodeArgument, NonEmptyArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { startProgress } from './progress.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -63,6 +64,8 @@ export async function runImportCommand(
   file: string,
   options: ActorOptions & { readonly json: boolean },
 ): Promise<CommandResult> {
+  const named = decodeArgument(NonEmptyArgument, 'import: <file>', file);
+  if (E.isLeft(named)) return refuse(named.left, 2);
   const actor = resolveActor(options, true);
   if (E.isLeft(actor)) return refuse(`import: ${actor.left}`, 2);
   const text = await readFile(file, 'utf8').catch(() => undefined);

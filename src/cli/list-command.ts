@@ -2,7 +2,13 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { listSagas, type SagaListFilter, SagaStatusFilter } from '../inspect/list-sagas.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument, TimeArgument } from './cli-arguments.js';
+import {
+  checkArgumentOrder,
+  decodeOptionalArgument,
+  NonEmptyArgument,
+  OneOfArgument,
+  TimeArgument,
+} from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
@@ -17,27 +23,30 @@ export interface ListCommandOptions extends ActorOptions {
   readonly json: boolean;
 }
 
+const StatusArgument = OneOfArgument(SagaStatusFilter);
+
 function decodeFilter(options: ListCommandOptions): E.Either<string, SagaListFilter> {
-  const status =
-    options.status === undefined
-      ? E.right(undefined)
-      : decodeArgument(SagaStatusFilter, '--status', options.status);
+  const status = decodeOptionalArgument(StatusArgument, '--status', options.status);
   if (E.isLeft(status)) return status;
-  const from =
-    options.from === undefined
-      ? E.right(undefined)
-      : decodeArgument(TimeArgument, '--from', options.from);
+  const saga = decodeOptionalArgument(NonEmptyArgument, '--saga', options.saga);
+  if (E.isLeft(saga)) return saga;
+  const actorId = decodeOptionalArgument(NonEmptyArgument, '--started-by', options.startedBy);
+  if (E.isLeft(actorId)) return actorId;
+  const tenant = decodeOptionalArgument(NonEmptyArgument, '--of-tenant', options.ofTenant);
+  if (E.isLeft(tenant)) return tenant;
+  const from = decodeOptionalArgument(TimeArgument, '--from', options.from);
   if (E.isLeft(from)) return from;
-  const before =
-    options.before === undefined
-      ? E.right(undefined)
-      : decodeArgument(TimeArgument, '--before', options.before);
+  const before = decodeOptionalArgument(TimeArgument, '--before', options.before);
   if (E.isLeft(before)) return before;
+  if (from.right !== undefined && before.right !== undefined) {
+    const ordered = checkArgumentOrder(['--from', from.right], ['--before', before.right], true);
+    if (E.isLeft(ordered)) return ordered;
+  }
   return E.right({
     ...(status.right === undefined ? {} : { status: status.right }),
-    ...(options.saga === undefined ? {} : { saga: options.saga }),
-    ...(options.startedBy === undefined ? {} : { actorId: options.startedBy }),
-    ...(options.ofTenant === undefined ? {} : { tenant: options.ofTenant }),
+    ...(saga.right === undefined ? {} : { saga: saga.right }),
+    ...(actorId.right === undefined ? {} : { actorId: actorId.right }),
+    ...(tenant.right === undefined ? {} : { tenant: tenant.right }),
     ...(from.right === undefined ? {} : { startedFrom: from.right }),
     ...(before.right === undefined ? {} : { startedBefore: before.right }),
   });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 
 import { ENGINE_VERSION } from '../version.js';
-import { runDemoCommand } from './demo-command.js';
+import { type DemoCommandOptions, runDemoCommand } from './demo-command.js';
 import { runHistoryCommand } from './history-command.js';
 import { runJobsCommand } from './jobs-command.js';
 import { runMigrateCommand } from './migrate-command.js';
@@ -12,14 +12,6 @@ import { registerInspectCommands } from './register-inspect-commands.js';
 import { runCommand } from './run-command.js';
 import { runVerifyCommand } from './verify-command.js';
 import { runWorkerCommand, type WorkerCommandOptions } from './worker-command.js';
-
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  }
-  return parsed;
-}
 
 const program = new Command()
   .name('rewind')
@@ -34,11 +26,9 @@ program
 program
   .command('demo')
   .description('run the order-fulfilment example on the embedded database')
-  .option('--orders <file>', 'orders CSV', undefined)
-  .option('--concurrency <n>', 'sagas run at once', positiveInteger, 16)
-  .action((options: { orders?: string; concurrency: number }) =>
-    runCommand((io) => runDemoCommand(io, options)),
-  );
+  .option('--orders <file>', 'orders CSV')
+  .option('--concurrency <n>', 'sagas run at once (default: 16)')
+  .action((options: DemoCommandOptions) => runCommand((io) => runDemoCommand(io, options)));
 
 program
   .command('history')

@@ -14,7 +14,12 @@ import {
   requestUndo,
 } from '../runtime/operator-commands.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument, JsonArgument } from './cli-arguments.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  JsonArgument,
+  NonEmptyArgument,
+} from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
@@ -54,7 +59,9 @@ export async function runOperatorCommand(
       ? E.right(null)
       : decodeArgument(JsonArgument, `${name}: --payload`, options.payload);
   if (E.isLeft(payload)) return refuse(payload.left, 2);
-  const reason = options.reason ?? `requested by ${actor.right.id}`;
+  const givenReason = decodeOptionalArgument(NonEmptyArgument, `${name}: --reason`, options.reason);
+  if (E.isLeft(givenReason)) return refuse(givenReason.left, 2);
+  const reason = givenReason.right ?? `requested by ${actor.right.id}`;
 
   return withDatabase(io, async (sql) => {
     const deps = {

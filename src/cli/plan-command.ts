@@ -5,6 +5,7 @@ import { encodeValue } from '../core/values.js';
 import { describeTimeTravelFailure, loadStateAt } from '../inspect/state-at.js';
 import { describeDefinitionLookupFailure } from '../runtime/saga-registry.js';
 import type { ActorOptions } from './cli-actor.js';
+import { decodeOptionalArgument, NonEmptyArgument } from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
 import { loadSagaDefinitions } from './saga-definitions.js';
@@ -25,6 +26,9 @@ export async function runPlanCommand(
   rawSagaId: string,
   options: ActorOptions & { readonly json: boolean; readonly sagas?: string },
 ): Promise<CommandResult> {
+  const sagas = decodeOptionalArgument(NonEmptyArgument, 'plan: --sagas', options.sagas);
+  if (E.isLeft(sagas)) return refuse(sagas.left, 2);
+
   return withSagaAccess(
     io,
     'plan',
@@ -35,7 +39,7 @@ export async function runPlanCommand(
       if (E.isLeft(loaded)) return refuse(`plan: ${describeTimeTravelFailure(loaded.left)}`);
       const { state } = loaded.right;
       if (state.status === 'initial') return refuse(`plan: saga ${sagaId} has not started`);
-      const registry = await loadSagaDefinitions(sql, options.sagas);
+      const registry = await loadSagaDefinitions(sql, sagas.right);
       const definition = registry.resolve(state.saga, state.version, state.definitionHash);
       if (E.isLeft(definition))
         return refuse(`plan: ${describeDefinitionLookupFailure(definition.left)}`);

@@ -11,7 +11,7 @@ import {
   toRecordedEvent,
 } from '../inspect/ndjson.js';
 import { encodeSagaState } from '../inspect/saga-state-codec.js';
-import { decodeArgument, RevisionArgument } from './cli-arguments.js';
+import { decodeArgument, NonEmptyArgument, RevisionArgument } from './cli-arguments.js';
 import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
@@ -40,15 +40,16 @@ export async function runReplayCommand(
   io: CommandIo,
   options: { readonly file?: string; readonly at?: string; readonly json: boolean },
 ): Promise<CommandResult> {
-  if (options.file === undefined) return refuse('replay: --file <f> is required', 2);
+  const file = decodeArgument(NonEmptyArgument, 'replay: --file', options.file);
+  if (E.isLeft(file)) return refuse(file.left, 2);
   const at =
     options.at === undefined
       ? E.right(undefined)
       : decodeArgument(RevisionArgument, 'replay: --at', options.at);
   if (E.isLeft(at)) return refuse(at.left, 2);
-  const text = await readFile(options.file, 'utf8').catch(() => undefined);
-  if (text === undefined) return refuse(`replay: cannot read ${options.file}`, 2);
-  const decoded = decodeNdjson(text, options.file);
+  const text = await readFile(file.right, 'utf8').catch(() => undefined);
+  if (text === undefined) return refuse(`replay: cannot read ${file.right}`, 2);
+  const decoded = decodeNdjson(text, file.right);
   if (E.isLeft(decoded)) return refuse(`replay: ${describeNdjsonLineFailure(decoded.left)}`);
 
   const streams = [...groupByStream(decoded.right)].map(([streamName, entries]) => ({
@@ -56,7 +57,7 @@ export async function runReplayCommand(
     events: entries.map(({ event }) => toRecordedEvent(event)),
   }));
   // Checked for every stream before any is printed, so a refusal prints nothing.
-  const inRange = at.right === undefined ? succeed : checkAt(options.file, streams, at.right);
+  const inRange = at.right === undefined ? succeed : checkAt(file.right, streams, at.right);
   if (E.isLeft(inRange)) return inRange;
 
   for (const { streamName, events } of streams) {

@@ -2,7 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import { createServeApp } from '../serve/serve-app.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument, PortArgument } from './cli-arguments.js';
+import { decodeArgument, NonEmptyArgument, PortArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
@@ -16,6 +16,8 @@ export async function runServeCommand(
 ): Promise<CommandResult> {
   const port = decodeArgument(PortArgument, 'serve: --port', options.port);
   if (E.isLeft(port)) return refuse(port.left, 2);
+  const host = decodeArgument(NonEmptyArgument, 'serve: --host', options.host);
+  if (E.isLeft(host)) return refuse(host.left, 2);
   const actor = resolveActor(options, false);
   if (E.isLeft(actor)) return refuse(`serve: ${actor.left}`, 2);
 

@@ -8,12 +8,13 @@ import { Shop } from '../../examples/order-fulfilment/shop.js';
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
 import type { AnySagaDefinition } from '../core/definition.js';
 import type { RecordedEvent } from '../core/events.js';
-import { SagaId, type StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.js';
+import { type StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.js';
 import type { EventStore, ReadFailure } from '../ports/event-store.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
 import { SagaRegistry } from '../runtime/saga-registry.js';
 import { verifyHistory } from '../runtime/verify-history.js';
+import { decodeOptionalArgument, NonEmptyArgument, SagaIdArgument } from './cli-arguments.js';
 import { runIntegrityCommand } from './integrity-command.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 
@@ -137,17 +138,19 @@ export async function runVerifyCommand(
   options: VerifyCommandOptions,
 ): Promise<CommandResult> {
   if (options.integrity) return runIntegrityCommand(io, options);
-  if (options.saga !== undefined && !SagaId.is(options.saga)) {
-    return refuse('verify: --saga must not be empty', 2);
-  }
+  const saga = decodeOptionalArgument(SagaIdArgument, 'verify: --saga', options.saga);
+  if (E.isLeft(saga)) return refuse(saga.left, 2);
+  const sagas = decodeOptionalArgument(NonEmptyArgument, 'verify: --sagas', options.sagas);
+  if (E.isLeft(sagas)) return refuse(sagas.left, 2);
   const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     const registry = await loadSagaRegistry(io, options, new Shop(sql));
     if (E.isLeft(registry)) return refuse(registry.left, 2);
     const store = createPostgresEventStore({ sql });
-    const streams = options.saga
-      ? E.right([sagaStreamName(options.saga)])
-      : await listSagaStreams(store);
+    const streams =
+      saga.right === undefined
+        ? await listSagaStreams(store)
+        : E.right([sagaStreamName(saga.right)]);
     if (E.isLeft(streams)) return refuse(describeSagaRunFailure(streams.left));
 
     let diverged = 0;
