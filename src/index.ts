@@ -82,7 +82,14 @@ export type {
   VersionConflictFailure,
 } from './ports/event-store.js';
 export { type IdGenerator, uuidGenerator } from './ports/ids.js';
-export type { SqlClient, SqlExecutor, SqlResult, SqlRow } from './ports/sql.js';
+export type {
+  ListenOptions,
+  SqlClient,
+  SqlExecutor,
+  SqlNotificationHandler,
+  SqlResult,
+  SqlRow,
+} from './ports/sql.js';
 export { type BatchWriteResult, completeJobs, extendLeases } from './queue/batch-writes.js';
 export { type ClaimedJobs, type ClaimJobsOptions, claimJobs } from './queue/claim-jobs.js';
 export { claimJobsWithGlobalLimit, type GlobalLimitClaimOptions } from './queue/claim-limited.js';

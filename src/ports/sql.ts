@@ -25,6 +25,15 @@ export interface SqlExecutor {
 /** A notification received on a channel that the client listens to. */
 export type SqlNotificationHandler = (payload: string) => void;
 
+/** Options of {@link SqlClient.listen}. */
+export interface ListenOptions {
+  /**
+   * Called when the client listens again after its connection was lost: notifications sent in
+   * between are gone, so a caller waiting for them should look for work at once. Default: none.
+   */
+  readonly onReconnect?: () => void;
+}
+
 /** The SQL port. */
 export interface SqlClient extends SqlExecutor {
   /** Which driver is underneath, for the few places where behaviour differs (logging, limits). */
@@ -40,7 +49,11 @@ export interface SqlClient extends SqlExecutor {
    * Listens on a channel; resolves with a function that stops listening. On `pg` this holds a
    * dedicated connection for as long as anyone listens.
    */
-  listen(channel: string, handler: SqlNotificationHandler): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    handler: SqlNotificationHandler,
+    options?: ListenOptions,
+  ): Promise<() => Promise<void>>;
 
   /** Closes the client and every connection it holds. */
   close(): Promise<void>;

@@ -18,7 +18,8 @@ export interface WaitOptions {
  * work and then waits misses nothing that was announced in between.
  *
  * Notifications are a latency optimisation, never the only way to find work: when the listening
- * connection dies, waits simply run to their timeout (BC-05). On Postgres, notifications are
+ * connection dies, waits simply run to their timeout, and when it listens again the next wait
+ * returns at once, for what was announced in between (BC-05). On Postgres, notifications are
  * per database, not per schema, so tests in other schemas can cause spurious wake-ups.
  */
 export class NotificationWakeup {
@@ -35,12 +36,17 @@ export class NotificationWakeup {
     accept: (payload: string) => boolean = () => true,
   ): Promise<NotificationWakeup> {
     const wakeup = new NotificationWakeup(accept);
-    wakeup.unlisten = await sql.listen(channel, (payload) => wakeup.notify(payload));
+    wakeup.unlisten = await sql.listen(channel, (payload) => wakeup.notify(payload), {
+      onReconnect: () => wakeup.wakeUp(),
+    });
     return wakeup;
   }
 
   private notify(payload: string): void {
-    if (!this.accept(payload)) return;
+    if (this.accept(payload)) this.wakeUp();
+  }
+
+  private wakeUp(): void {
     if (this.wake) this.wake();
     else this.pending = true;
   }

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createPgSqlClient } from '../../src/adapters/postgres/pg-sql-client.js';
+import type { SqlClient } from '../../src/ports/sql.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
+import { sleep } from '../../src/queue/wakeup.js';
 import { JobWorker } from '../../src/queue/worker/job-worker.js';
 import { createDeferred } from '../support/deferred.js';
 import { createQueueName } from '../support/jobs.js';
 import { createTestDatabase, type TestDatabase, testBackend } from '../support/sql.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 let db: TestDatabase;
 
@@ -81,4 +86,98 @@ describe('wake-ups', () => {
       expect(job.kind).toBe('after-restart');
     },
   );
+
+  describe.runIf(testBackend === 'postgres')('through a faulty network', () => {
+    let proxy: TcpProxy;
+    let sql: SqlClient;
+    let worker: JobWorker;
+    let queue: string;
+    let states: { state: string; at: number }[];
+    let logged: { msg: string; err?: { type?: string } }[];
+
+    // Postgres as the worker sees it: through the proxy, with the listener's default settings and
+    // the case's 30 s polling fallback, so that only a working listener starts a job in time.
+    beforeEach(async () => {
+      const url = new URL(process.env.DATABASE_URL ?? '');
+      const schema = (await db.sql.query('SELECT current_schema() AS schema')).rows[0]?.schema;
+      if (typeof schema !== 'string') throw new Error('no Postgres schema');
+      proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
+      url.host = `127.0.0.1:${proxy.port}`;
+      states = [];
+      logged = [];
+      const lines = new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logged.push(JSON.parse(chunk.toString()));
+          done();
+        },
+      });
+      sql = createPgSqlClient({
+        connectionString: url.toString(),
+        schema,
+        logger: pino({ level: 'info' }, lines),
+        onListenerState: (state) => states.push({ state, at: Date.now() }),
+      });
+      queue = createQueueName();
+      worker = new JobWorker({ sql, queue, pollMs: 30_000, handler: async () => undefined });
+      await worker.start();
+      // A first job through, so no claim is still opening a connection when the fault comes.
+      const warmedUp = worker.events.once('queue:job:stop');
+      await insertJobs(db.sql, [{ queue, kind: 'warm-up', args: {} }]);
+      await warmedUp;
+    });
+
+    afterEach(async () => {
+      await worker.stop();
+      await sql.close();
+      await proxy.close();
+    });
+
+    async function enqueueAt(at: number): Promise<number> {
+      await sleep(at - Date.now());
+      await insertJobs(db.sql, [{ queue, kind: 'after-fault', args: {} }]);
+      return Date.now();
+    }
+
+    it('listens again after its link goes silent; a job enqueued meanwhile starts within 6 s (BC-05 b)', async () => {
+      const started = worker.events.once('queue:job:start');
+      const faultAt = Date.now();
+      const silenced = proxy.silenceListening();
+      // The link stays down for new connections too until the listener has tried one.
+      const reconnectTried = proxy.stallNewConnections();
+      const enqueued = enqueueAt(faultAt + 1000);
+      await reconnectTried;
+      proxy.forwardNewConnections();
+      const enqueuedAt = await enqueued;
+      await started;
+      const startedAt = Date.now();
+
+      expect(silenced).toBe(1);
+      expect(states.map(({ state }) => state)).toEqual(['degraded', 'restored']);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          msg: 'notify degraded',
+          err: expect.objectContaining({ type: 'ListenerTimeout' }),
+        }),
+      );
+      expect((states[1]?.at ?? Number.POSITIVE_INFINITY) - faultAt).toBeLessThan(5000);
+      expect(startedAt - enqueuedAt).toBeLessThan(6000);
+    });
+
+    it('listens again when a server that went away is back; a job enqueued meanwhile starts in 6 s (BC-05 c)', async () => {
+      const started = worker.events.once('queue:job:start');
+      const faultAt = Date.now();
+      await proxy.refuse();
+      const enqueuedAt = await enqueueAt(faultAt + 1000);
+      await sleep(faultAt + 2500 - Date.now());
+      await proxy.accept();
+      const backAt = Date.now();
+      await started;
+      const startedAt = Date.now();
+
+      expect(states.map(({ state }) => state)).toEqual(['degraded', 'restored']);
+      expect(logged.map(({ msg }) => msg)).toContain('notify degraded');
+      expect((states[1]?.at ?? Number.POSITIVE_INFINITY) - backAt).toBeLessThan(5000);
+      expect(startedAt - enqueuedAt).toBeLessThan(6000);
+    });
+  });
 });

@@ -12,11 +12,14 @@ export interface PgSqlClientOptions {
   readonly connectionString: string;
   /** Schema to put first on the search path of every connection. Default: none (`public`). */
   readonly schema?: string;
-  /** Connections in the pool. Default: 10. */
+  /** Connections in the pool; the listening connection is one more, outside it. Default: 10. */
   readonly maxConnections?: number;
-  /** How often the listening connection is checked with a query. Default: 5000 ms. */
+  /** How often the listening connection is checked with a query. Default: 1000 ms. */
   readonly listenerCheckMs?: number;
-  /** How long that check may take before the connection counts as dead. Default: 2000 ms. */
+  /**
+   * How long that check, or opening the listening connection, may take before it counts as dead.
+   * Default: 1500 ms.
+   */
   readonly listenerCheckTimeoutMs?: number;
   /**
    * Told when the listening connection is found dead (`degraded`: notifications are lost until it
@@ -60,16 +63,16 @@ function executorOf(client: pg.PoolClient): SqlExecutor {
 
 /** The SQL port over a `pg` connection pool. */
 export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10 });
   // An idle client that loses its connection emits 'error' on the pool; without a handler that
   // would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {});
 
-  const listener = createListener(pool, options);
+  const listener = createListener(connection, options);
 
   return {
     driver: 'pg',
@@ -97,7 +100,7 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
       await pool.query(script);
     },
 
-    listen: (channel, handler) => listener.listen(channel, handler),
+    listen: (channel, handler, listenOptions) => listener.listen(channel, handler, listenOptions),
 
     async close() {
       await listener.close();
