@@ -20,9 +20,18 @@ import { JOB_COLUMNS } from './job-columns.js';
  * two claimers into a unique violation, which {@link claimJobs} retries.
  *
  * A rescue records the lost attempt in `errors` and in `lost_attempts` (see job.ts).
+ *
+ * The claim commits without waiting for its WAL to reach the disk (`synchronous_commit` off for
+ * this transaction alone), which takes the flush off the path from insert to handler. A claim
+ * that a database crash loses leaves its jobs as they were before it, runnable or executing under
+ * the lease they had, so they are claimed or rescued again: a job runs again after a crash, which
+ * at-least-once already allows, and nothing is lost. Every other write of the queue still waits.
  */
 export const CLAIM_JOBS = `
-WITH due AS MATERIALIZED (
+WITH async_commit AS MATERIALIZED (
+  SELECT set_config('synchronous_commit', 'off', true) AS setting
+),
+due AS MATERIALIZED (
   SELECT id, priority, scheduled_at, serial_key
   FROM rewind_jobs AS job
   WHERE queue = $1
@@ -44,14 +53,18 @@ expired AS MATERIALIZED (
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 ),
+candidates AS (
+  SELECT *, 0 AS rank FROM expired UNION ALL SELECT *, 1 AS rank FROM due
+),
 chosen AS MATERIALIZED (
   SELECT id FROM (
-    -- One job per serial key: an expired one (still executing) before a due one.
-    SELECT DISTINCT ON (COALESCE(serial_key, id::text)) id, priority, scheduled_at
-    FROM (
-      SELECT *, 0 AS rank FROM expired UNION ALL SELECT *, 1 AS rank FROM due
-    ) AS candidates
-    ORDER BY COALESCE(serial_key, id::text), rank, priority, scheduled_at, id
+    SELECT id, priority, scheduled_at FROM candidates WHERE serial_key IS NULL
+    UNION ALL
+    -- One job per serial key: an expired one (still executing) before a due one. Only the keyed
+    -- candidates are sorted by key, bytewise, which is all that telling keys apart needs.
+    (SELECT DISTINCT ON (serial_key COLLATE "C") id, priority, scheduled_at
+    FROM candidates WHERE serial_key IS NOT NULL
+    ORDER BY serial_key COLLATE "C", rank, priority, scheduled_at, id)
   ) AS one_per_key
   ORDER BY priority, scheduled_at, id
   LIMIT $2
@@ -72,5 +85,5 @@ UPDATE rewind_jobs SET
   attempted_by = $3,
   lease_token = gen_random_uuid(),
   lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
-WHERE id IN (SELECT id FROM chosen)
+WHERE id = ANY(ARRAY(SELECT id FROM chosen)) AND EXISTS (SELECT FROM async_commit)
 RETURNING ${JOB_COLUMNS}`;
