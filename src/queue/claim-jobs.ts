@@ -3,8 +3,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from '../core/logger.js';
 import { createSilentLogger } from '../ports/logger.js';
 import type { SqlExecutor } from '../ports/sql.js';
-import { JOB_LEASE_EXPIRED, LeasedJob } from './job.js';
-import { decodeJobRow, type JobDecodeFailure } from './job-row.js';
+import { JOB_LEASE_EXPIRED, type LeasedJob } from './job.js';
+import type { JobDecodeFailure } from './job-row.js';
+import { decodeLeasedJobRow } from './leased-job-row.js';
 import { CLAIM_JOBS } from './sql/claim-jobs.js';
 
 /** Options of {@link claimJobs}. */
@@ -48,16 +49,17 @@ function compareClaimOrder(a: LeasedJob, b: LeasedJob): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-function logClaimed(logger: Logger, jobs: readonly LeasedJob[]): void {
+// One line per claim, not per job: a claim takes hundreds of short jobs at a time. A rescue is
+// worth a line of its own.
+function logClaimed(logger: Logger, queue: string, jobs: readonly LeasedJob[]): void {
   for (const job of jobs) {
     const lost = job.errors.at(-1);
-    const fields = { jobId: job.id.toString(), attempt: job.attempt, kind: job.kind };
     if (lost?.name === JOB_LEASE_EXPIRED && lost.attempt === job.attempt - 1) {
+      const fields = { jobId: job.id.toString(), attempt: job.attempt, kind: job.kind };
       logger.warn({ ...fields, lostBy: lost.message }, 'job rescued');
-    } else {
-      logger.debug(fields, 'job claimed');
     }
   }
+  if (jobs.length > 0) logger.debug({ queue, jobs: jobs.length }, 'jobs claimed');
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -110,13 +112,13 @@ export async function claimJobs(
   const jobs: LeasedJob[] = [];
   const malformed: JobDecodeFailure[] = [];
   for (const row of result.rows) {
-    const decoded = decodeJobRow(LeasedJob, row);
+    const decoded = decodeLeasedJobRow(row);
     if (E.isRight(decoded)) jobs.push(decoded.right);
     else malformed.push(decoded.left);
   }
   jobs.sort(compareClaimOrder);
 
   for (const failure of malformed) logger.error({ ...failure, queue }, 'claimed job is malformed');
-  logClaimed(logger, jobs);
+  logClaimed(logger, queue, jobs);
   return { jobs, malformed };
 }

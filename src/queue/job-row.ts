@@ -27,7 +27,9 @@ export class JobDecodeError extends Error {
 
 function describeValue(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof Date) return value.toISOString();
+  // An invalid Date has no ISO form: toISOString would throw while describing the failure.
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
