@@ -183,7 +183,7 @@ function printTable(results: readonly Result[]): void {
 
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const systems: [string, (schema: string) => Promise<QueueUnderTest>][] = [
-  ['bench_rewind', (schema) => createRewind(URL, schema, 0)],
+  ['bench_rewind', (schema) => createRewind(URL, schema, undefined)],
   ['bench_rewind_batched', (schema) => createRewind(URL, schema, 490)],
   ['bench_gw_default', (schema) => createGraphile(URL, schema, false)],
   ['bench_gw_batched', (schema) => createGraphile(URL, schema, true)],

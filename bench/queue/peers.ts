@@ -23,18 +23,21 @@ export interface QueueUnderTest {
 
 const CHUNK = 2000;
 
-/** Rewind's JobWorker, in schema `schema`; `prefetch` jobs claimed beyond the free slots. */
+/**
+ * Rewind's JobWorker, in schema `schema`; `prefetch` jobs claimed beyond the free slots, or, when
+ * undefined, the default that adapts to the jobs.
+ */
 export async function createRewind(
   url: string,
   schema: string,
-  prefetch: number,
+  prefetch: number | undefined,
 ): Promise<QueueUnderTest> {
   const sql = createPgSqlClient({ connectionString: url, schema, maxConnections: 10 });
   await migrate(sql);
   const queue = 'bench';
   let worker: JobWorker | undefined;
   return {
-    name: prefetch > 0 ? `Rewind (prefetch ${prefetch})` : 'Rewind (default)',
+    name: prefetch === undefined ? 'Rewind (default)' : `Rewind (prefetch ${prefetch})`,
     async insertBulk(count) {
       for (let done = 0; done < count; done += CHUNK) {
         const size = Math.min(CHUNK, count - done);
@@ -52,7 +55,7 @@ export async function createRewind(
         sql,
         queue,
         concurrency,
-        prefetch,
+        ...(prefetch === undefined ? {} : { prefetch }),
         handler: async (job) => {
           onJob(job.args);
           return undefined;

@@ -1,10 +1,13 @@
 import * as t from 'io-ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { SqlClient, SqlExecutor } from '../../src/ports/sql.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
 import type { JobId, LeasedJob } from '../../src/queue/job.js';
 import { findStrandedJobs } from '../../src/queue/maintain-jobs.js';
 import { cancelJobs, retryJobs } from '../../src/queue/operate-jobs.js';
+import { CLAIM_JOBS } from '../../src/queue/sql/claim-jobs.js';
+import { JOB_CANCEL_CHANNEL } from '../../src/queue/sql/operator-writes.js';
 import {
   defineWorker,
   dispatchJobs,
@@ -42,6 +45,55 @@ function createWorker(
     backoff: fastBackoff,
     ...options,
   });
+}
+
+/** `executor`, noting the limit of every claim sent through it. */
+function recordLimits<Executor extends SqlExecutor>(executor: Executor, limits: number[]) {
+  return {
+    query: (text: string, params?: readonly unknown[]) => {
+      if (text === CLAIM_JOBS) limits.push(Number(params?.[1]));
+      return executor.query(text, params);
+    },
+    exec: (script: string) => executor.exec(script),
+  };
+}
+
+/** `sql`, noting the limit of every claim sent through it or its transactions. */
+function recordClaimLimits(sql: SqlClient, limits: number[]): SqlClient {
+  return {
+    driver: sql.driver,
+    ...recordLimits(sql, limits),
+    transaction: (work) => sql.transaction((tx) => work(recordLimits(tx, limits))),
+    listen: (channel, handler, options) => sql.listen(channel, handler, options),
+    close: () => sql.close(),
+  };
+}
+
+/** Runs `count` jobs that do nothing on a worker of default prefetch; the limit of each claim. */
+async function drainNoOpJobs(
+  count: number,
+  options: Pick<JobWorkerOptions, 'concurrency' | 'globalLimit'>,
+): Promise<number[]> {
+  const queue = createQueueName();
+  const limits: number[] = [];
+  const sql = recordClaimLimits(db.sql, limits);
+  const worker = new JobWorker({
+    sql,
+    queue,
+    pollMs: 50,
+    handler: async () => undefined,
+    ...options,
+  });
+  const stopped = collectStops(worker, count);
+  await insertJobs(
+    db.sql,
+    Array.from({ length: count }, () => ({ queue, kind: 'no-op', args: {} })),
+  );
+
+  await worker.start();
+  await stopped;
+  await worker.stop();
+  return limits;
 }
 
 /** Collects the stop events of a worker until `count` have arrived. */
@@ -151,6 +203,52 @@ describe('JobWorker', () => {
     const job = await readJob(db.sql, id);
     expect(job.state).toBe('cancelled');
     expect(job.errors.at(-1)).toMatchObject({ name: 'JobCancelled', message: 'no longer wanted' });
+  });
+
+  it('aborts the signal of a cancelled job that its handler reads only afterwards', async () => {
+    const queue = createQueueName();
+    const started = createDeferred<JobId>();
+    const readSignal = createDeferred();
+    let aborted: boolean | undefined;
+    const worker = createWorker(queue, async (job, context) => {
+      started.resolve(job.id);
+      await readSignal.promise;
+      aborted = context.signal.aborted;
+      return undefined;
+    });
+    const stopped = collectStops(worker, 1);
+    await insertJobs(db.sql, [{ queue, kind: 'long', args: {} }]);
+    await worker.start();
+    const id = await started.promise;
+    // Heard after the worker's own listener, which was registered first on the same client.
+    const delivered = createDeferred();
+    const unlisten = await db.sql.listen(JOB_CANCEL_CHANNEL, (payload) => {
+      if (payload === id.toString()) delivered.resolve();
+    });
+
+    await cancelJobs(db.sql, [id], { reason: 'no longer wanted' });
+    await delivered.promise;
+    await unlisten();
+    readSignal.resolve();
+    const [stop] = await stopped;
+    await worker.stop();
+
+    expect(aborted).toBe(true);
+    expect(stop?.end).toBe('cancelled');
+  });
+
+  it('claims beyond its free slots by default once its jobs prove short', async () => {
+    const limits = await drainNoOpJobs(300, { concurrency: 2 });
+
+    expect(limits[0]).toBe(2);
+    expect(Math.max(...limits)).toBeGreaterThan(2);
+  });
+
+  it('claims no more than its free slots by default under a global limit', async () => {
+    const limits = await drainNoOpJobs(50, { concurrency: 2, globalLimit: 5 });
+
+    expect(limits.length).toBeGreaterThan(0);
+    expect(Math.max(...limits)).toBeLessThanOrEqual(2);
   });
 
   it('never runs more jobs of a queue at once than its global limit, across workers', async () => {

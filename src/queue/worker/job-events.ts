@@ -77,6 +77,12 @@ export class JobEvents {
     });
   }
 
+  /** Whether anyone listens to `name`: a caller can then skip building the notification. */
+  has<Name extends keyof JobEventMap>(name: Name): boolean {
+    const set: Set<JobEventListener<Name>> | undefined = this.#listeners[name];
+    return set !== undefined && set.size > 0;
+  }
+
   /** Tells every listener of `name`. */
   emit<Name extends keyof JobEventMap>(name: Name, event: JobEventMap[Name]): void {
     const set: Set<JobEventListener<Name>> | undefined = this.#listeners[name];

@@ -9,20 +9,22 @@ import { extendLeases } from '../batch-writes.js';
 import { type ClaimedJobs, claimJobs } from '../claim-jobs.js';
 import { claimJobsWithGlobalLimit } from '../claim-limited.js';
 import type { FailJobOptions } from '../finish-job.js';
-import type { LeasedJob } from '../job.js';
+import { JobId, type LeasedJob } from '../job.js';
 import { JOBS_CHANNEL } from '../sql/insert-jobs.js';
 import { JOB_CANCEL_CHANNEL } from '../sql/operator-writes.js';
 import { NotificationWakeup, sleep } from '../wakeup.js';
 import { CompletionBatcher } from './completion-batcher.js';
-import type { JobHandler } from './define-worker.js';
+import type { JobContext, JobHandler } from './define-worker.js';
 import { JobEvents, type JobRunEnd } from './job-events.js';
 import {
   describeThrown,
   type JobResult,
+  jobDone,
   releaseJob,
   unclaimJobs,
   writeJobResult,
 } from './job-result.js';
+import { PrefetchTarget } from './prefetch-target.js';
 
 /** Options of {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -36,7 +38,10 @@ export interface JobWorkerOptions {
   /**
    * Jobs claimed beyond the free slots and held here, leased and renewed, until a slot frees:
    * one claim then serves many jobs, which matters for short jobs, at the cost of holding them
-   * from other workers meanwhile. Handed back unstarted at `stop()`. Default: 0.
+   * from other workers meanwhile. Handed back unstarted at `stop()`. `0` turns it off.
+   * Default: adapts to the jobs (see `PrefetchTarget`): none while handlers take longer than a
+   * claim's round trip, up to 1000 for jobs of a millisecond or less; none with `globalLimit`,
+   * since held jobs count against it.
    */
   readonly prefetch?: number;
   /** Jobs of the queue executing at once across all workers and nodes. Default: no limit. */
@@ -66,7 +71,8 @@ interface BufferedJob {
 
 interface RunningJob {
   readonly job: LeasedJob;
-  readonly controller: AbortController;
+  /** Made when the handler first reads its signal: most never do, and one per job costs. */
+  controller: AbortController | undefined;
   reason: AbortReason | undefined;
   handlerReturned: boolean;
   done: Promise<void>;
@@ -100,11 +106,12 @@ export class JobWorker {
   readonly workerId: string;
   readonly #options: JobWorkerOptions;
   readonly #logger: Logger;
-  readonly #running = new Map<string, RunningJob>();
+  readonly #running = new Map<JobId, RunningJob>();
   #buffer: BufferedJob[] = [];
   #handlersActive = 0;
   readonly #stopping = new AbortController();
   readonly #completions: CompletionBatcher;
+  readonly #prefetch: PrefetchTarget;
   #slotFreed: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -124,6 +131,13 @@ export class JobWorker {
       this.#logger.warn({ err: error }, 'job event listener threw'),
     );
     this.#completions = new CompletionBatcher(options.sql, this.#logger);
+    // Held jobs count against a global limit, so they would keep other workers' slots idle.
+    const adaptive = options.globalLimit === undefined ? undefined : 0;
+    this.#prefetch = new PrefetchTarget(this.#concurrency, options.prefetch ?? adaptive);
+  }
+
+  get #concurrency(): number {
+    return this.#options.concurrency ?? 10;
   }
 
   get #leaseMs(): number {
@@ -135,9 +149,10 @@ export class JobWorker {
     if (this.#loop !== undefined) return;
     const { sql, queue } = this.#options;
     const wakeup = await NotificationWakeup.listen(sql, JOBS_CHANNEL, (name) => name === queue);
-    this.#unlistenCancels = await sql.listen(JOB_CANCEL_CHANNEL, (id) =>
-      this.#abort(id, 'cancelled'),
-    );
+    this.#unlistenCancels = await sql.listen(JOB_CANCEL_CHANNEL, (payload) => {
+      const id = JobId.decode(payload);
+      if (E.isRight(id)) this.#abort(id.right, 'cancelled');
+    });
     const heartbeatMs = this.#options.heartbeatMs ?? this.#leaseMs / 3;
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
     this.#sweep = setInterval(() => this.#abortExpired(), this.#sweepMs);
@@ -176,12 +191,12 @@ export class JobWorker {
   }
 
   async #runLoop(wakeup: NotificationWakeup): Promise<void> {
-    const concurrency = this.#options.concurrency ?? 10;
-    const prefetch = this.#options.prefetch ?? 0;
+    const concurrency = this.#concurrency;
     const pollMs = this.#options.pollMs ?? 1000;
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
       this.#startBuffered(concurrency);
+      const prefetch = this.#prefetch.jobs;
       // Refill before the buffer runs dry, so handlers never wait for a claim's round trip.
       const room = concurrency + prefetch - this.#handlersActive - this.#buffer.length;
       const worthIt = this.#buffer.length === 0 ? room > 0 : room >= Math.max(1, prefetch / 4);
@@ -208,8 +223,7 @@ export class JobWorker {
     const slotFreed = new Promise<void>((resolve) => {
       this.#slotFreed = resolve;
     });
-    const idle =
-      this.#handlersActive < (this.#options.concurrency ?? 10) && this.#buffer.length === 0;
+    const idle = this.#handlersActive < this.#concurrency && this.#buffer.length === 0;
     // A full worker waits for a slot only: a notification cannot be acted on anyway.
     const other = idle ? wakeup.wait({ timeoutMs: pollMs, signal }) : sleep(pollMs, signal);
     await Promise.race([slotFreed, other]);
@@ -249,6 +263,7 @@ export class JobWorker {
       this.#logger.warn({ err: error }, 'claim failed');
       return undefined;
     }
+    this.#prefetch.recordClaim(performance.now() - requestedAt);
     for (const failure of claimed.malformed) this.events.emit('queue:job:malformed', failure);
     for (const job of claimed.jobs) this.#buffer.push({ job, renewedAt: requestedAt });
     this.#startBuffered(concurrency);
@@ -258,63 +273,62 @@ export class JobWorker {
   #startJob(job: LeasedJob, claimedAt: number): void {
     const entry: RunningJob = {
       job,
-      controller: new AbortController(),
+      controller: undefined,
       reason: undefined,
       handlerReturned: false,
       done: Promise.resolve(),
       renewedAt: claimedAt,
     };
-    this.#running.set(job.id.toString(), entry);
+    this.#running.set(job.id, entry);
     this.#handlersActive++;
-    entry.done = this.#runJob(entry).finally(() => {
-      this.#running.delete(job.id.toString());
-    });
+    entry.done = this.#runJob(entry);
   }
 
   async #runJob(entry: RunningJob): Promise<void> {
     const { job } = entry;
-    // Bound lazily: most handlers never log, and a child logger per job costs time at volume.
-    let bound: Logger | undefined;
-    const jobLogger = (): Logger => {
-      bound ??= this.#logger.child({
-        jobId: job.id.toString(),
-        kind: job.kind,
-        attempt: job.attempt,
-      });
-      return bound;
-    };
-    this.events.emit('queue:job:start', { job, workerId: this.workerId });
+    const context = createContext(entry, this.#logger);
+    if (this.events.has('queue:job:start')) {
+      this.events.emit('queue:job:start', { job, workerId: this.workerId });
+    }
     const startedAt = performance.now();
 
     let result: JobResult;
     let thrown: { error: unknown } | undefined;
     try {
-      const context = {
-        job,
-        signal: entry.controller.signal,
-        get logger() {
-          return jobLogger();
-        },
-      };
-      result = (await this.#options.handler(job, context)) ?? { _tag: 'JobDone' };
+      result = (await this.#options.handler(job, context)) ?? jobDone;
     } catch (error) {
       thrown = { error };
       result = { _tag: 'JobFailed', ...describeThrown(error) };
     }
     entry.handlerReturned = true;
+    this.#prefetch.recordRun(performance.now() - startedAt);
     // The slot is free once the handler returns; the state write goes on beside the next jobs.
     this.#handlersActive--;
-    this.#startBuffered(this.#options.concurrency ?? 10);
+    this.#startBuffered(this.#concurrency);
     this.#slotFreed?.();
 
-    const end = await this.#settle(entry, result, jobLogger);
-    const durationMs = performance.now() - startedAt;
-    if (thrown)
-      this.events.emit('queue:job:exception', { job, end, error: thrown.error, durationMs });
-    else if (result._tag === 'JobFailed') {
-      this.events.emit('queue:job:exception', { job, end, error: result, durationMs });
+    const failure = thrown ?? (result._tag === 'JobFailed' ? { error: result } : undefined);
+    try {
+      const end = await this.#settle(entry, result, () => context.logger);
+      this.#reportEnd(job, end, failure, startedAt);
+    } finally {
+      this.#running.delete(job.id);
     }
-    this.events.emit('queue:job:stop', { job, end, durationMs });
+  }
+
+  #reportEnd(
+    job: LeasedJob,
+    end: JobRunEnd,
+    failure: { error: unknown } | undefined,
+    startedAt: number,
+  ): void {
+    const durationMs = performance.now() - startedAt;
+    if (failure && this.events.has('queue:job:exception')) {
+      this.events.emit('queue:job:exception', { job, end, error: failure.error, durationMs });
+    }
+    if (this.events.has('queue:job:stop')) {
+      this.events.emit('queue:job:stop', { job, end, durationMs });
+    }
   }
 
   async #settle(entry: RunningJob, result: JobResult, logger: () => Logger): Promise<JobRunEnd> {
@@ -343,11 +357,11 @@ export class JobWorker {
     }
   }
 
-  #abort(id: string, reason: AbortReason): void {
+  #abort(id: JobId, reason: AbortReason): void {
     const entry = this.#running.get(id);
     if (!entry || entry.reason !== undefined || entry.handlerReturned) return;
     entry.reason = reason;
-    entry.controller.abort();
+    entry.controller?.abort();
   }
 
   get #sweepMs(): number {
@@ -362,7 +376,7 @@ export class JobWorker {
     for (const entry of this.#running.values()) {
       if (entry.handlerReturned || entry.reason !== undefined) continue;
       if (now - entry.renewedAt >= this.#leaseMs - this.#sweepMs) {
-        this.#abort(entry.job.id.toString(), 'lost');
+        this.#abort(entry.job.id, 'lost');
       }
     }
   }
@@ -388,7 +402,7 @@ export class JobWorker {
           }
           const gone = new Set(lost);
           this.#buffer = this.#buffer.filter((entry) => !gone.has(entry.job.id));
-          for (const id of lost) this.#abort(id.toString(), 'lost');
+          for (const id of lost) this.#abort(id, 'lost');
         },
         (error: unknown) => this.#logger.warn({ err: error }, 'heartbeat failed'),
       )
@@ -419,7 +433,7 @@ export class JobWorker {
     await Promise.all(
       unfinished.map(async (entry) => {
         entry.reason = 'shutdown';
-        entry.controller.abort();
+        entry.controller?.abort();
         try {
           const released = await releaseJob(this.#options.sql, entry.job, this.workerId);
           if (E.isLeft(released))
@@ -431,4 +445,32 @@ export class JobWorker {
       }),
     );
   }
+}
+
+/** The handler's context; its signal and logger are made only once the handler reads them. */
+function createContext(entry: RunningJob, parent: Logger): JobContext {
+  let logger: Logger | undefined;
+  return {
+    job: entry.job,
+    get signal() {
+      return signalOf(entry);
+    },
+    get logger() {
+      logger ??= parent.child({
+        jobId: entry.job.id.toString(),
+        kind: entry.job.kind,
+        attempt: entry.job.attempt,
+      });
+      return logger;
+    },
+  };
+}
+
+function signalOf(entry: RunningJob): AbortSignal {
+  if (entry.controller === undefined) {
+    entry.controller = new AbortController();
+    // An abort that came before the handler first asked for its signal still reaches it.
+    if (entry.reason !== undefined) entry.controller.abort();
+  }
+  return entry.controller.signal;
 }
