@@ -1,5 +1,4 @@
 import * as E from 'fp-ts/lib/Either.js';
-import * as t from 'io-ts';
 
 import { SAGA_QUEUE } from '../../projections/job-feeder.js';
 import type { Logger } from '../core/logger.js';
@@ -7,7 +6,12 @@ import type { SqlClient } from '../ports/sql.js';
 import { dispatchJobs, type WorkerDefinition } from '../queue/worker/define-worker.js';
 import { JobWorker } from '../queue/worker/job-worker.js';
 import { openMigratedDatabase, Rewind } from '../runtime/rewind.js';
-import { decodeArgument } from './cli-arguments.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  NonEmptyArgument,
+  WholeNumberArgument,
+} from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { loadSagaDefinitions } from './saga-definitions.js';
 import { checkSagasModule, loadWorkersModule } from './worker-modules.js';
@@ -28,17 +32,6 @@ export interface WorkerCommandOptions {
 
 const DEFAULT_CONCURRENCY = 10;
 const DEFAULT_GRACE_MS = 10_000;
-
-const DecimalArgument = (name: string, minimum: number) =>
-  new t.Type<number, string, unknown>(
-    name,
-    (u): u is number => typeof u === 'number',
-    (u, context) =>
-      typeof u === 'string' && /^\d+$/.test(u) && Number(u) >= minimum
-        ? t.success(Number(u))
-        : t.failure(u, context, `expected a whole number from ${minimum}`),
-    String,
-  );
 
 /** What one worker process runs, decoded from the arguments. */
 interface WorkerPlan {
@@ -64,36 +57,60 @@ function selectQueues(
   return E.right(new Set(requested));
 }
 
-/** Decodes the arguments and loads the modules, before anything is opened or written. */
-async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<string, WorkerPlan>> {
+interface WorkerArguments {
+  readonly concurrency: number;
+  readonly graceMs: number;
+  readonly sagasModule: string | undefined;
+  readonly workersModule: string | undefined;
+}
+
+/** Decodes the numbers and module paths, or names the first bad one. */
+function decodeWorkerArguments(options: WorkerCommandOptions): E.Either<string, WorkerArguments> {
   const concurrency = decodeArgument(
-    DecimalArgument('Concurrency', 1),
+    WholeNumberArgument(1),
     'worker: --concurrency',
     options.concurrency ?? String(DEFAULT_CONCURRENCY),
   );
   if (E.isLeft(concurrency)) return concurrency;
   const graceMs = decodeArgument(
-    DecimalArgument('Milliseconds', 0),
+    WholeNumberArgument(0),
     'worker: --grace-ms',
     options.graceMs ?? String(DEFAULT_GRACE_MS),
   );
   if (E.isLeft(graceMs)) return graceMs;
+  const sagas = decodeOptionalArgument(NonEmptyArgument, 'worker: --sagas', options.sagas);
+  if (E.isLeft(sagas)) return sagas;
+  const workers = decodeOptionalArgument(NonEmptyArgument, 'worker: --workers', options.workers);
+  if (E.isLeft(workers)) return workers;
+  return E.right({
+    concurrency: concurrency.right,
+    graceMs: graceMs.right,
+    sagasModule: sagas.right,
+    workersModule: workers.right,
+  });
+}
+
+/** Decodes the arguments and loads the modules, before anything is opened or written. */
+async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<string, WorkerPlan>> {
+  const decoded = decodeWorkerArguments(options);
+  if (E.isLeft(decoded)) return decoded;
+  const { sagasModule, workersModule, concurrency, graceMs } = decoded.right;
 
   const sagas =
-    options.sagas === undefined ? E.right(undefined) : await checkSagasModule(options.sagas);
+    sagasModule === undefined ? E.right(undefined) : await checkSagasModule(sagasModule);
   if (E.isLeft(sagas)) return sagas;
   const workers =
-    options.workers === undefined ? E.right(new Map()) : await loadWorkersModule(options.workers);
+    workersModule === undefined ? E.right(new Map()) : await loadWorkersModule(workersModule);
   if (E.isLeft(workers)) return workers;
   const selected = selectQueues([SAGA_QUEUE, ...workers.right.keys()], options.queue);
   if (E.isLeft(selected)) return selected;
 
   return E.right({
-    ...(options.sagas === undefined ? {} : { sagasModule: options.sagas }),
+    ...(sagasModule === undefined ? {} : { sagasModule }),
     runSagas: selected.right.has(SAGA_QUEUE),
     jobQueues: new Map([...workers.right].filter(([queue]) => selected.right.has(queue))),
-    concurrency: concurrency.right,
-    graceMs: graceMs.right,
+    concurrency,
+    graceMs,
   });
 }
 

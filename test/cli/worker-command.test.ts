@@ -178,6 +178,7 @@ describe('rewind worker arguments', () => {
   it.each([
     [['--sagas', join(dir, 'missing.ts')], `worker: --sagas ${join(dir, 'missing.ts')}: `],
     [['--sagas', empty], `worker: --sagas ${empty} exports no saga definitions`],
+    [['--sagas', ''], 'worker: --sagas: expected a value'],
     [['--workers', empty], `worker: --workers ${empty} exports no job workers`],
     [['--concurrency', 'ten'], 'worker: --concurrency: expected a whole number from 1'],
     [['--grace-ms', '1.5'], 'worker: --grace-ms: expected a whole number from 0'],
