@@ -20,7 +20,12 @@ import { NotificationWakeup } from '../queue/wakeup.js';
 import { describeSagaRunFailure } from './describe-failure.js';
 import type { SagaNotification } from './saga-notification.js';
 import type { SagaRegistry } from './saga-registry.js';
-import { advanceSaga, type InterruptReason, type SagaRunOutcome } from './saga-runner.js';
+import {
+  advanceSaga,
+  type InterruptReason,
+  type SagaRunFailure,
+  type SagaRunOutcome,
+} from './saga-runner.js';
 import { StreamWatch } from './stream-watch.js';
 
 /** The abort signal of one job's run, and whether it fired because the lease was lost. */
@@ -49,6 +54,12 @@ export interface SagaWorkerOptions {
   readonly pollMs?: number;
   /** Delay before a job that lost a race on its stream runs again. Default: 1000 ms. */
   readonly conflictDelayMs?: number;
+  /**
+   * Delay before a job whose saga definition (name and version) this worker does not have is
+   * tried again, by whichever worker claims it: in a rolling deploy, one that has it. After the
+   * job's attempts are spent it is discarded, naming saga and version. Default: 5000 ms.
+   */
+  readonly unknownSagaDelayMs?: number;
   /** Kept on claimed jobs. Default: host name, process id and a random suffix. */
   readonly workerId?: string;
   readonly clock?: Clock;
@@ -125,7 +136,7 @@ export class SagaWorker {
     try {
       while (!this.#stopping.signal.aborted) {
         const free = concurrency - this.#running.size;
-        const claimed = free > 0 ? await this.#claim(free) : 0;
+        const claimed = free > 0 ? await this.#claimSafely(free) : 0;
         if (claimed === free && free > 0) continue;
         await Promise.race([
           wakeup.wait({ timeoutMs: pollMs, signal: this.#stopping.signal }),
@@ -134,6 +145,16 @@ export class SagaWorker {
       }
     } finally {
       await wakeup.close();
+    }
+  }
+
+  /** A claim that fails (the database away, say) is logged; the loop tries again on its poll. */
+  async #claimSafely(limit: number): Promise<number> {
+    try {
+      return await this.#claim(limit);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'claim failed; trying again');
+      return 0;
     }
   }
 
@@ -147,7 +168,12 @@ export class SagaWorker {
     });
     for (const failure of malformed) this.#logger.error({ failure }, 'malformed job row');
     for (const job of jobs) {
-      const running: Promise<void> = this.#runJob(job).finally(() => this.#running.delete(running));
+      const running: Promise<void> = this.#runJob(job)
+        .catch((error: unknown) => {
+          // Only the job's own state write can fail here; its lease runs out and it is rescued.
+          this.#logger.error({ err: error, jobId: job.id.toString() }, 'job state write failed');
+        })
+        .finally(() => this.#running.delete(running));
       this.#running.add(running);
     }
     return jobs.length + malformed.length;
@@ -176,14 +202,7 @@ export class SagaWorker {
       const outcome = await advanceSaga(this.#runnerDeps(), args.right.sagaId, lease.signal);
       clearInterval(heartbeat);
       if (E.isLeft(outcome)) {
-        const message = describeSagaRunFailure(outcome.left);
-        log.error({ sagaId: args.right.sagaId, failure: outcome.left }, 'saga cannot run');
-        await failJob(
-          this.#options.sql,
-          job,
-          { name: outcome.left._tag, message },
-          { discard: true },
-        );
+        await this.#refuse(job, outcome.left, log);
         return;
       }
       await this.#settle(job, outcome.right, lease.lost);
@@ -194,6 +213,27 @@ export class SagaWorker {
       await failJob(this.#options.sql, job, { name: failure.name, message: failure.message });
     } finally {
       this.#interruptAll.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /**
+   * A saga this worker cannot run. A definition it lacks may be another worker's (a rolling
+   * deploy), so the job goes back for a later try; a history that does not decode or fold is
+   * no worker's to run, so the job is discarded with the reason.
+   */
+  async #refuse(job: LeasedJob, failure: SagaRunFailure, log: Logger): Promise<void> {
+    const recorded = { name: failure._tag, message: describeSagaRunFailure(failure) };
+    log.error({ failure }, 'saga cannot run');
+    switch (failure._tag) {
+      case 'DefinitionMissingFailure':
+      case 'DefinitionChangedFailure': {
+        const delay = this.#options.unknownSagaDelayMs ?? 5000;
+        const retryAt = new Date((this.#options.clock ?? systemClock).now().getTime() + delay);
+        await failJob(this.#options.sql, job, recorded, { retryAt });
+        return;
+      }
+      default:
+        await failJob(this.#options.sql, job, recorded, { discard: true });
     }
   }
 

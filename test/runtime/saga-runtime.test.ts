@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type AnySagaDefinition, defineSaga } from '../../src/core/definition.js';
 import type { SagaId } from '../../src/core/ids.js';
+import type { SqlClient } from '../../src/ports/sql.js';
+import { SagaWorker } from '../../src/runtime/saga-worker.js';
 import { TEST_ACTOR, TestEngine } from '../support/engine.js';
 import { createTestDatabase, type TestDatabase } from '../support/sql.js';
 
@@ -275,20 +277,65 @@ describe('saga runtime', () => {
     }
   });
 
-  it('stops a saga whose version is not registered, naming saga and version, writing nothing', async () => {
+  it('hands a saga whose version it lacks back, naming saga and version, for a worker that has it', async () => {
     const effects = createEffects();
     const v1 = orderSaga(effects);
     const starter = new TestEngine(db, [v1]);
     const sagaId = await start(starter, v1, { orderId: 'o9', failAt: null });
 
     const v2 = defineSaga({ ...v1, version: 2, steps: () => v1.steps });
-    const engine = new TestEngine(db, [v2]).run();
+    const newer = new TestEngine(db, [v2]).run(1, { unknownSagaDelayMs: 200 });
     try {
-      const job = await waitForDiscardedJob(sagaId);
+      const job = await waitForJob(sagaId, 'retryable');
       expect(job).toContain('saga order version 1 is not registered (registered: 2)');
-      expect(await eventTypes(engine, sagaId)).toEqual(['SagaStarted']);
+      expect(await eventTypes(newer, sagaId)).toEqual(['SagaStarted']);
       expect(effects.log).toEqual([]);
     } finally {
+      await newer.stop();
+    }
+
+    const older = new TestEngine(db, [v1]).run();
+    try {
+      expect(await older.waitForSagas([sagaId])).toEqual(['completed']);
+    } finally {
+      await older.stop();
+    }
+  });
+
+  it('keeps claiming after claims fail, as when the database is briefly away', async () => {
+    const effects = createEffects();
+    const saga = orderSaga(effects);
+    const engine = new TestEngine(db, [saga]).run();
+    let failing = 3;
+    const flaky: SqlClient = {
+      driver: db.sql.driver,
+      query: (text, params) => {
+        if (text.includes('SKIP LOCKED') && failing-- > 0) {
+          return Promise.reject(new Error('connection terminated unexpectedly'));
+        }
+        return db.sql.query(text, params);
+      },
+      exec: (script) => db.sql.exec(script),
+      transaction: (work) => db.sql.transaction(work),
+      listen: (channel, handler, options) => db.sql.listen(channel, handler, options),
+      close: () => Promise.resolve(),
+    };
+    const { rewind } = engine;
+    const worker = new SagaWorker({
+      sql: flaky,
+      store: rewind.store,
+      registry: rewind.registry,
+      pollMs: 20,
+      notify: engine.notify,
+    });
+    await engine.stopWorkers(0);
+    worker.start();
+    try {
+      const sagaId = await start(engine, saga, { orderId: 'o10', failAt: null });
+      expect(await engine.waitForSagas([sagaId])).toEqual(['completed']);
+      expect(failing).toBeLessThan(0);
+    } finally {
+      await worker.stop();
       await engine.stop();
     }
   });
@@ -314,16 +361,17 @@ describe('saga runtime', () => {
   });
 });
 
-async function waitForDiscardedJob(sagaId: SagaId): Promise<string> {
+/** The errors of the saga's job once it is in `state`. */
+async function waitForJob(sagaId: SagaId, state: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const rows = await db.sql.query(
-      `SELECT errors::text AS errors FROM rewind_jobs WHERE state = 'discarded' AND args->>'sagaId' = $1`,
-      [sagaId],
+      `SELECT errors::text AS errors FROM rewind_jobs WHERE state = $2 AND args->>'sagaId' = $1`,
+      [sagaId, state],
     );
     const errors = rows.rows[0]?.errors;
     if (typeof errors === 'string') return errors;
-    if (Date.now() > deadline) throw new Error('the job was not discarded');
+    if (Date.now() > deadline) throw new Error(`the job never became ${state}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
