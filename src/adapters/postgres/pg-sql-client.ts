@@ -67,7 +67,15 @@ export function createPgSqlClient(options: PgSqlClientOptions): SqlClient {
     connectionString: options.connectionString,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   };
-  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10 });
+  // A connect that gets no answer (a silent link) fails after a while instead of hanging, and
+  // TCP keep-alives let the kernel find a dead peer under an idle connection.
+  const pool = new pg.Pool({
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...connection,
+    max: options.maxConnections ?? 10,
+  });
   // An idle client that loses its connection emits 'error' on the pool; without a handler that
   // would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {});
