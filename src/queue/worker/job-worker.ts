@@ -13,8 +13,9 @@ import { JobId, type LeasedJob } from '../job.js';
 import { JOBS_CHANNEL } from '../sql/insert-jobs.js';
 import { JOB_CANCEL_CHANNEL } from '../sql/operator-writes.js';
 import { NotificationWakeup, sleep } from '../wakeup.js';
+import { ClaimPacer, type HeldJobs } from './claim-pacer.js';
 import { CompletionBatcher } from './completion-batcher.js';
-import type { JobContext, JobHandler } from './define-worker.js';
+import type { JobHandler } from './define-worker.js';
 import { JobEvents, type JobRunEnd } from './job-events.js';
 import {
   describeThrown,
@@ -25,6 +26,12 @@ import {
   writeJobResult,
 } from './job-result.js';
 import { PrefetchTarget } from './prefetch-target.js';
+import {
+  type AbortReason,
+  abortRunningJob,
+  createContext,
+  type RunningJob,
+} from './running-job.js';
 
 /** Options of {@link JobWorker}. */
 export interface JobWorkerOptions {
@@ -60,26 +67,9 @@ export interface JobWorkerOptions {
   readonly logger?: Logger;
 }
 
-/** Why a running job's signal was aborted. */
-type AbortReason = 'lost' | 'cancelled' | 'shutdown';
-
 interface BufferedJob {
   readonly job: LeasedJob;
   /** When the last claim or renewal of its lease was requested (`performance.now()`). */
-  renewedAt: number;
-}
-
-interface RunningJob {
-  readonly job: LeasedJob;
-  /** Made when the handler first reads its signal: most never do, and one per job costs. */
-  controller: AbortController | undefined;
-  reason: AbortReason | undefined;
-  handlerReturned: boolean;
-  done: Promise<void>;
-  /**
-   * When the last claim or renewal of its lease was requested: the sweep aborts the handler
-   * before the lease can run out without a renewal (a stalled heartbeat, BC-03).
-   */
   renewedAt: number;
 }
 
@@ -112,7 +102,9 @@ export class JobWorker {
   readonly #stopping = new AbortController();
   readonly #completions: CompletionBatcher;
   readonly #prefetch: PrefetchTarget;
-  #slotFreed: (() => void) | undefined;
+  readonly #pacer = new ClaimPacer();
+  /** Wakes the loop: a slot was freed or a claim came back. */
+  #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
@@ -170,6 +162,7 @@ export class JobWorker {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#loop === undefined) return;
     this.#stopping.abort();
+    this.#wake?.();
     await this.#loop;
     await this.#unclaimBuffered();
 
@@ -191,49 +184,69 @@ export class JobWorker {
   }
 
   async #runLoop(wakeup: NotificationWakeup): Promise<void> {
-    const concurrency = this.#concurrency;
     const pollMs = this.#options.pollMs ?? 1000;
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
-      this.#startBuffered(concurrency);
-      const prefetch = this.#prefetch.jobs;
-      // Refill before the buffer runs dry, so handlers never wait for a claim's round trip.
-      const room = concurrency + prefetch - this.#handlersActive - this.#buffer.length;
-      const worthIt = this.#buffer.length === 0 ? room > 0 : room >= Math.max(1, prefetch / 4);
-      if (worthIt) {
-        const claimed = await this.#claim(room, concurrency);
-        if (claimed === undefined) {
-          await sleep(pollMs, signal);
-          continue;
-        }
-        if (claimed === room) continue;
-      }
-      await this.#waitForWork(wakeup, pollMs);
+      this.#startBuffered();
+      const limit = this.#pacer.nextLimit(this.#held(), performance.now());
+      if (limit > 0) this.#sendClaim(limit, pollMs);
+      else await this.#waitForWork(wakeup);
     }
+    // Claims still on their way put their jobs in the buffer, which stop() then hands back.
+    while (this.#pacer.inFlight > 0) await this.#nextWake();
+  }
+
+  #held(): HeldJobs {
+    return {
+      concurrency: this.#concurrency,
+      prefetch: this.#prefetch.jobs,
+      running: this.#handlersActive,
+      buffered: this.#buffer.length,
+    };
+  }
+
+  #sendClaim(limit: number, pollMs: number): void {
+    this.#pacer.sent(limit);
+    void this.#claim(limit).then((claimed) => {
+      this.#pacer.returned(limit, claimed, performance.now(), pollMs);
+      this.#wake?.();
+    });
+  }
+
+  /** Resolves at the next freed slot or returned claim. */
+  #nextWake(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
   }
 
   /**
-   * Waits for a free slot, a notification (when a slot is free and nothing is buffered) or the
-   * poll interval. The losers of the race are cancelled, so no timer or listener piles up and a
-   * stale wait cannot swallow the next notification.
+   * Waits for a freed slot or a returned claim, or, after a claim found the queue empty, also for
+   * a notification or the end of the quiet spell (the polling fallback). The losers of that race
+   * are cancelled, so no timer or listener piles up and a stale wait cannot swallow the next
+   * notification.
    */
-  async #waitForWork(wakeup: NotificationWakeup, pollMs: number): Promise<void> {
+  async #waitForWork(wakeup: NotificationWakeup): Promise<void> {
+    const now = performance.now();
+    // Outside a quiet spell only a freed slot or a returned claim can change what to do next; a
+    // notification meanwhile is kept by the wakeup and ends the next quiet spell at once. This
+    // wait comes once per job on a busy worker, so it sets no timer.
+    if (!this.#pacer.isQuiet(now)) return this.#nextWake();
     const round = new AbortController();
     const signal = AbortSignal.any([this.#stopping.signal, round.signal]);
-    const slotFreed = new Promise<void>((resolve) => {
-      this.#slotFreed = resolve;
+    const news = wakeup.wait({ timeoutMs: this.#pacer.quietLeft(now), signal }).then((reason) => {
+      if (reason !== 'aborted') this.#pacer.wake();
     });
-    const idle = this.#handlersActive < this.#concurrency && this.#buffer.length === 0;
-    // A full worker waits for a slot only: a notification cannot be acted on anyway.
-    const other = idle ? wakeup.wait({ timeoutMs: pollMs, signal }) : sleep(pollMs, signal);
-    await Promise.race([slotFreed, other]);
+    await Promise.race([this.#nextWake(), news]);
     round.abort();
-    await other;
+    await news;
   }
 
   /** Starts buffered jobs while slots are free, dropping those whose lease may have run out. */
-  #startBuffered(concurrency: number): void {
-    while (this.#handlersActive < concurrency) {
+  #startBuffered(): void {
+    // Once stopping, jobs still buffered or arriving from a claim are handed back unstarted.
+    if (this.#stopping.signal.aborted) return;
+    while (this.#handlersActive < this.#concurrency) {
       const next = this.#buffer.shift();
       if (!next) return;
       // Its lease may have expired and the job been rescued elsewhere: never run it twice.
@@ -243,7 +256,7 @@ export class JobWorker {
   }
 
   /** Claims up to `limit` jobs and starts them; the number of rows claimed, or none on error. */
-  async #claim(limit: number, concurrency: number): Promise<number | undefined> {
+  async #claim(limit: number): Promise<number | undefined> {
     const { sql, queue, globalLimit } = this.#options;
     const options = {
       queue,
@@ -266,7 +279,7 @@ export class JobWorker {
     this.#prefetch.recordClaim(performance.now() - requestedAt);
     for (const failure of claimed.malformed) this.events.emit('queue:job:malformed', failure);
     for (const job of claimed.jobs) this.#buffer.push({ job, renewedAt: requestedAt });
-    this.#startBuffered(concurrency);
+    this.#startBuffered();
     return claimed.jobs.length + claimed.malformed.length;
   }
 
@@ -304,8 +317,8 @@ export class JobWorker {
     this.#prefetch.recordRun(performance.now() - startedAt);
     // The slot is free once the handler returns; the state write goes on beside the next jobs.
     this.#handlersActive--;
-    this.#startBuffered(this.#concurrency);
-    this.#slotFreed?.();
+    this.#startBuffered();
+    this.#wake?.();
 
     const failure = thrown ?? (result._tag === 'JobFailed' ? { error: result } : undefined);
     try {
@@ -359,9 +372,7 @@ export class JobWorker {
 
   #abort(id: JobId, reason: AbortReason): void {
     const entry = this.#running.get(id);
-    if (!entry || entry.reason !== undefined || entry.handlerReturned) return;
-    entry.reason = reason;
-    entry.controller?.abort();
+    if (entry) abortRunningJob(entry, reason);
   }
 
   get #sweepMs(): number {
@@ -432,8 +443,7 @@ export class JobWorker {
     );
     await Promise.all(
       unfinished.map(async (entry) => {
-        entry.reason = 'shutdown';
-        entry.controller?.abort();
+        abortRunningJob(entry, 'shutdown');
         try {
           const released = await releaseJob(this.#options.sql, entry.job, this.workerId);
           if (E.isLeft(released))
@@ -445,32 +455,4 @@ export class JobWorker {
       }),
     );
   }
-}
-
-/** The handler's context; its signal and logger are made only once the handler reads them. */
-function createContext(entry: RunningJob, parent: Logger): JobContext {
-  let logger: Logger | undefined;
-  return {
-    job: entry.job,
-    get signal() {
-      return signalOf(entry);
-    },
-    get logger() {
-      logger ??= parent.child({
-        jobId: entry.job.id.toString(),
-        kind: entry.job.kind,
-        attempt: entry.job.attempt,
-      });
-      return logger;
-    },
-  };
-}
-
-function signalOf(entry: RunningJob): AbortSignal {
-  if (entry.controller === undefined) {
-    entry.controller = new AbortController();
-    // An abort that came before the handler first asked for its signal still reaches it.
-    if (entry.reason !== undefined) entry.controller.abort();
-  }
-  return entry.controller.signal;
 }
