@@ -24,7 +24,7 @@ import type { CommonOptions } from './register-inspect-commands.js';
 import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
-import { loadSagaDefinitions } from './saga-definitions.js';
+import { importSagasModule, loadSagaDefinitions } from './saga-definitions.js';
 
 /** Options of `rewind fork`. */
 export interface ForkCommandOptions extends CommonOptions {
@@ -115,6 +115,8 @@ export async function runForkCommand(
   if (E.isLeft(at)) return refuse(at.left, 2);
   const sagas = decodeOptionalArgument(NonEmptyArgument, 'fork: --sagas', options.sagas);
   if (E.isLeft(sagas)) return refuse(sagas.left, 2);
+  const imported = await importSagasModule('fork', sagas.right);
+  if (E.isLeft(imported)) return refuse(imported.left, 2);
   const operation = options.live ? 'start' : 'read';
 
   return withSagaAccess(
@@ -137,7 +139,7 @@ export async function runForkCommand(
         return refuseRevisionPastEnd(name, at.right, history, original.right.length);
       }
       const { saga, version, definitionHash, input } = started.event.data;
-      const registry = await loadSagaDefinitions(sql, sagas.right);
+      const registry = loadSagaDefinitions(sql, imported.right);
       const definition = registry.resolve(saga, version, definitionHash);
       if (E.isLeft(definition))
         return refuse(`fork: ${describeDefinitionLookupFailure(definition.left)}`);

@@ -8,7 +8,7 @@ import type { ActorOptions } from './cli-actor.js';
 import { decodeOptionalArgument, NonEmptyArgument } from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { withSagaAccess } from './saga-access.js';
-import { loadSagaDefinitions } from './saga-definitions.js';
+import { importSagasModule, loadSagaDefinitions } from './saga-definitions.js';
 
 function outputJson(output: unknown): unknown {
   const encoded = encodeValue(output, 'output');
@@ -28,6 +28,8 @@ export async function runPlanCommand(
 ): Promise<CommandResult> {
   const sagas = decodeOptionalArgument(NonEmptyArgument, 'plan: --sagas', options.sagas);
   if (E.isLeft(sagas)) return refuse(sagas.left, 2);
+  const imported = await importSagasModule('plan', sagas.right);
+  if (E.isLeft(imported)) return refuse(imported.left, 2);
 
   return withSagaAccess(
     io,
@@ -39,7 +41,7 @@ export async function runPlanCommand(
       if (E.isLeft(loaded)) return refuse(`plan: ${describeTimeTravelFailure(loaded.left)}`);
       const { state } = loaded.right;
       if (state.status === 'initial') return refuse(`plan: saga ${sagaId} has not started`);
-      const registry = await loadSagaDefinitions(sql, sagas.right);
+      const registry = loadSagaDefinitions(sql, imported.right);
       const definition = registry.resolve(state.saga, state.version, state.definitionHash);
       if (E.isLeft(definition))
         return refuse(`plan: ${describeDefinitionLookupFailure(definition.left)}`);

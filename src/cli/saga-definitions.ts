@@ -1,21 +1,79 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import * as E from 'fp-ts/lib/Either.js';
+
 import { createOrderSaga } from '../../examples/order-fulfilment/saga.js';
 import { Shop } from '../../examples/order-fulfilment/shop.js';
+import type { AnySagaDefinition } from '../core/definition.js';
 import type { SqlClient } from '../ports/sql.js';
 import { SagaRegistry } from '../runtime/saga-registry.js';
-import { importSagaDefinitions } from './verify-command.js';
+import { importUserModule } from './user-module.js';
+
+/** Whether a value is a saga definition as {@link defineSaga} builds it. */
+export function isSagaDefinition(value: unknown): value is AnySagaDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'name' in value &&
+    typeof value.name === 'string' &&
+    'version' in value &&
+    typeof value.version === 'number' &&
+    'hash' in value &&
+    typeof value.hash === 'string' &&
+    'steps' in value &&
+    Array.isArray(value.steps) &&
+    'stepNamed' in value &&
+    typeof value.stepNamed === 'function'
+  );
+}
 
 /**
- * The saga definitions the CLI knows: the built-in order-fulfilment example, and those exported
- * by the module `sagasModule` (`--sagas <module>`), if given.
+ * The saga definitions a module exports: every export that is a definition, or an array of
+ * them (`export const sagas = [a, b]`), the default export included. Rejects with what the
+ * import threw; {@link importSagasModule} turns that into a refusal.
  */
-export async function loadSagaDefinitions(
-  sql: SqlClient,
-  sagasModule?: string,
-): Promise<SagaRegistry> {
-  const registry = new SagaRegistry([createOrderSaga(new Shop(sql))]);
-  if (sagasModule) {
-    for (const definition of await importSagaDefinitions(sagasModule))
-      registry.register(definition);
+export async function importSagaDefinitions(path: string): Promise<AnySagaDefinition[]> {
+  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
+  if (typeof loaded !== 'object' || loaded === null) return [];
+  const found: AnySagaDefinition[] = [];
+  for (const value of Object.values(loaded)) {
+    const candidates: unknown[] = Array.isArray(value) ? value : [value];
+    for (const candidate of candidates) {
+      if (isSagaDefinition(candidate) && !found.includes(candidate)) found.push(candidate);
+    }
   }
-  return registry;
+  return found;
+}
+
+/**
+ * The saga definitions of the `--sagas` module of `command`, or none when it is not given; left
+ * with a sentence naming the file when it is missing, throws on import or exports none. Every
+ * command that takes `--sagas` (verify, plan, fork, worker) loads it through this, before it
+ * opens the database.
+ */
+export async function importSagasModule(
+  command: string,
+  path: string | undefined,
+): Promise<E.Either<string, readonly AnySagaDefinition[]>> {
+  if (path === undefined) return E.right([]);
+  return importUserModule(
+    {
+      name: `${command}: --sagas`,
+      what: 'saga definitions',
+      importDefinitions: importSagaDefinitions,
+    },
+    path,
+  );
+}
+
+/**
+ * The saga definitions the CLI knows: the built-in order-fulfilment example, and `imported`
+ * (those of the `--sagas` module, see {@link importSagasModule}).
+ */
+export function loadSagaDefinitions(
+  sql: SqlClient,
+  imported: readonly AnySagaDefinition[],
+): SagaRegistry {
+  return new SagaRegistry([createOrderSaga(new Shop(sql)), ...imported]);
 }

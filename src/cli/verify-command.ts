@@ -1,22 +1,17 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import * as E from 'fp-ts/lib/Either.js';
 
-import { createOrderSaga } from '../../examples/order-fulfilment/saga.js';
-import { Shop } from '../../examples/order-fulfilment/shop.js';
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
-import type { AnySagaDefinition } from '../core/definition.js';
 import type { RecordedEvent } from '../core/events.js';
 import { type StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.js';
 import type { EventStore, ReadFailure } from '../ports/event-store.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { openMigratedDatabase } from '../runtime/rewind.js';
-import { SagaRegistry } from '../runtime/saga-registry.js';
+import type { SagaRegistry } from '../runtime/saga-registry.js';
 import { verifyHistory } from '../runtime/verify-history.js';
 import { decodeOptionalArgument, NonEmptyArgument, SagaIdArgument } from './cli-arguments.js';
 import { runIntegrityCommand } from './integrity-command.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
+import { importSagasModule, loadSagaDefinitions } from './saga-definitions.js';
 
 /** Options of `rewind verify`. */
 export interface VerifyCommandOptions {
@@ -28,41 +23,6 @@ export interface VerifyCommandOptions {
   readonly sagas?: string;
   /** Check the hash chains instead (tamper evidence); see {@link runIntegrityCommand}. */
   readonly integrity?: boolean;
-}
-
-/** Whether a value is a saga definition as {@link defineSaga} builds it. */
-export function isSagaDefinition(value: unknown): value is AnySagaDefinition {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'name' in value &&
-    typeof value.name === 'string' &&
-    'version' in value &&
-    typeof value.version === 'number' &&
-    'hash' in value &&
-    typeof value.hash === 'string' &&
-    'steps' in value &&
-    Array.isArray(value.steps) &&
-    'stepNamed' in value &&
-    typeof value.stepNamed === 'function'
-  );
-}
-
-/**
- * The saga definitions a module exports: every export that is a definition, or an array of
- * them (`export const sagas = [a, b]`), the default export included.
- */
-export async function importSagaDefinitions(path: string): Promise<AnySagaDefinition[]> {
-  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
-  if (typeof loaded !== 'object' || loaded === null) return [];
-  const found: AnySagaDefinition[] = [];
-  for (const value of Object.values(loaded)) {
-    const candidates: unknown[] = Array.isArray(value) ? value : [value];
-    for (const candidate of candidates) {
-      if (isSagaDefinition(candidate) && !found.includes(candidate)) found.push(candidate);
-    }
-  }
-  return found;
 }
 
 /** The streams of every saga in the store, in order of their first event. */
@@ -104,29 +64,6 @@ function describeVerification(
   };
 }
 
-/** The built-in definitions and those of `--sagas`; left with a message when it cannot load. */
-async function loadSagaRegistry(
-  io: CommandIo,
-  options: VerifyCommandOptions,
-  shop: Shop,
-): Promise<E.Either<string, SagaRegistry>> {
-  const definitions: AnySagaDefinition[] = [createOrderSaga(shop)];
-  if (options.sagas) {
-    // A module that cannot be loaded is the user's input, not our crash: say which and why.
-    const imported = await importSagaDefinitions(options.sagas).then(
-      (found) => E.right(found),
-      (error: unknown) => E.left(error instanceof Error ? error.message : String(error)),
-    );
-    if (E.isLeft(imported)) return E.left(`verify: --sagas ${options.sagas}: ${imported.left}`);
-    if (imported.right.length === 0) {
-      return E.left(`verify: --sagas ${options.sagas} exports no saga definitions`);
-    }
-    definitions.push(...imported.right);
-  }
-  io.logger.debug({ sagas: definitions.map((d) => `${d.name}@${d.version}`) }, 'verifying');
-  return E.right(new SagaRegistry(definitions));
-}
-
 /**
  * `rewind verify [--saga <id>] [--json] [--sagas <module>]`: replays stored histories against
  * the saga definitions and reports, per saga, whether the recorded decisions match, naming the
@@ -142,10 +79,12 @@ export async function runVerifyCommand(
   if (E.isLeft(saga)) return refuse(saga.left, 2);
   const sagas = decodeOptionalArgument(NonEmptyArgument, 'verify: --sagas', options.sagas);
   if (E.isLeft(sagas)) return refuse(sagas.left, 2);
+  const imported = await importSagasModule('verify', sagas.right);
+  if (E.isLeft(imported)) return refuse(imported.left, 2);
   const sql = await openMigratedDatabase(io.config, io.logger);
   try {
-    const registry = await loadSagaRegistry(io, options, new Shop(sql));
-    if (E.isLeft(registry)) return refuse(registry.left, 2);
+    const registry = loadSagaDefinitions(sql, imported.right);
+    io.logger.debug({ sagas: registry.all().map((d) => `${d.name}@${d.version}`) }, 'verifying');
     const store = createPostgresEventStore({ sql });
     const streams =
       saga.right === undefined
@@ -158,7 +97,7 @@ export async function runVerifyCommand(
       const events = await store.readStream(streamName);
       if (E.isLeft(events)) return refuse(describeSagaRunFailure(events.left));
       if (events.right.length === 0) return refuse(`verify: saga ${options.saga} has no events`);
-      const result = describeVerification(streamName, events.right, registry.right);
+      const result = describeVerification(streamName, events.right, registry);
       if (!result.ok) diverged += 1;
       io.out(options.json ? JSON.stringify(result.json) : result.text);
     }

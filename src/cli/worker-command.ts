@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import { SAGA_QUEUE } from '../../projections/job-feeder.js';
+import type { AnySagaDefinition } from '../core/definition.js';
 import type { Logger } from '../core/logger.js';
 import type { SqlClient } from '../ports/sql.js';
 import { dispatchJobs, type WorkerDefinition } from '../queue/worker/define-worker.js';
@@ -13,8 +14,8 @@ import {
   WholeNumberArgument,
 } from './cli-arguments.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
-import { loadSagaDefinitions } from './saga-definitions.js';
-import { checkSagasModule, loadWorkersModule } from './worker-modules.js';
+import { importSagasModule, loadSagaDefinitions } from './saga-definitions.js';
+import { loadWorkersModule } from './worker-modules.js';
 
 /** Options of `rewind worker`, as typed on the command line; decoded by the command. */
 export interface WorkerCommandOptions {
@@ -35,7 +36,8 @@ const DEFAULT_GRACE_MS = 10_000;
 
 /** What one worker process runs, decoded from the arguments. */
 interface WorkerPlan {
-  readonly sagasModule?: string;
+  /** The definitions of `--sagas`, run beside the built-in ones. */
+  readonly sagas: readonly AnySagaDefinition[];
   readonly runSagas: boolean;
   readonly jobQueues: ReadonlyMap<string, readonly WorkerDefinition<never>[]>;
   readonly concurrency: number;
@@ -96,8 +98,7 @@ async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<stri
   if (E.isLeft(decoded)) return decoded;
   const { sagasModule, workersModule, concurrency, graceMs } = decoded.right;
 
-  const sagas =
-    sagasModule === undefined ? E.right(undefined) : await checkSagasModule(sagasModule);
+  const sagas = await importSagasModule('worker', sagasModule);
   if (E.isLeft(sagas)) return sagas;
   const workers =
     workersModule === undefined ? E.right(new Map()) : await loadWorkersModule(workersModule);
@@ -106,7 +107,7 @@ async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<stri
   if (E.isLeft(selected)) return selected;
 
   return E.right({
-    ...(sagasModule === undefined ? {} : { sagasModule }),
+    sagas: sagas.right,
     runSagas: selected.right.has(SAGA_QUEUE),
     jobQueues: new Map([...workers.right].filter(([queue]) => selected.right.has(queue))),
     concurrency,
@@ -134,7 +135,7 @@ async function startWorkers(sql: SqlClient, plan: WorkerPlan, logger: Logger) {
   };
   try {
     if (plan.runSagas) {
-      const registry = await loadSagaDefinitions(sql, plan.sagasModule);
+      const registry = loadSagaDefinitions(sql, plan.sagas);
       const rewind = new Rewind({ sql, sagas: registry.all(), logger });
       const projector = rewind.startProjector();
       afterWorkers = async () => {

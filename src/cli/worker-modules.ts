@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { WorkerDefinition } from '../queue/worker/define-worker.js';
-import { importSagaDefinitions } from './verify-command.js';
+import { importUserModule } from './user-module.js';
 
 /** Whether a value is a plain job worker as {@link defineWorker} builds it. */
 export function isWorkerDefinition(value: unknown): value is WorkerDefinition<never> {
@@ -35,41 +35,17 @@ export async function importWorkerDefinitions(path: string): Promise<WorkerDefin
   return [...new Set(exported.filter(isWorkerDefinition))];
 }
 
-/**
- * Imports the module of a command-line option and checks that it exports something to run:
- * left with a sentence naming the option and the module when it cannot load or exports none.
- */
-async function importRequired<Definition>(
-  option: string,
-  path: string,
-  importDefinitions: (path: string) => Promise<readonly Definition[]>,
-  what: string,
-): Promise<E.Either<string, readonly Definition[]>> {
-  // A module that cannot be loaded is the user's input, not our crash: say which and why.
-  const imported = await importDefinitions(path).then(
-    (found) => E.right(found),
-    (error: unknown) => E.left(error instanceof Error ? error.message : String(error)),
-  );
-  if (E.isLeft(imported)) return E.left(`worker: ${option} ${path}: ${imported.left}`);
-  if (imported.right.length === 0) return E.left(`worker: ${option} ${path} exports no ${what}`);
-  return imported;
-}
-
-/** Checks that the `--sagas` module loads and exports saga definitions. */
-export async function checkSagasModule(path: string): Promise<E.Either<string, void>> {
-  const imported = await importRequired('--sagas', path, importSagaDefinitions, 'saga definitions');
-  return E.isLeft(imported) ? imported : E.right(undefined);
-}
-
 /** The plain job workers of the `--workers` module, by queue. */
 export async function loadWorkersModule(
   path: string,
 ): Promise<E.Either<string, ReadonlyMap<string, readonly WorkerDefinition<never>[]>>> {
-  const imported = await importRequired(
-    '--workers',
+  const imported = await importUserModule(
+    {
+      name: 'worker: --workers',
+      what: 'job workers (defineWorker)',
+      importDefinitions: importWorkerDefinitions,
+    },
     path,
-    importWorkerDefinitions,
-    'job workers (defineWorker)',
   );
   if (E.isLeft(imported)) return imported;
   const byQueue = new Map<string, WorkerDefinition<never>[]>();

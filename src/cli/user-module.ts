@@ -1,0 +1,44 @@
+import { stat } from 'node:fs/promises';
+
+import * as E from 'fp-ts/lib/Either.js';
+
+/** What to take from a module given on the command line, and what it is called in a refusal. */
+export interface UserModuleOption<Definition> {
+  /** The command and option, as a refusal names them: `plan: --sagas`. */
+  readonly name: string;
+  /** What the module must export at least one of: `saga definitions`. */
+  readonly what: string;
+  /** Imports the module at a path and picks out what it exports of that kind. */
+  readonly importDefinitions: (path: string) => Promise<readonly Definition[]>;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Imports a user's module named by a command-line option (`--sagas`, `--workers`) and checks that
+ * it exports something of the kind asked for. Left with a sentence naming the option and the file:
+ * `plan: --sagas sagas.ts: no such file`, `…: <what its import threw>`, `… exports no saga
+ * definitions`. Every command that takes such a module loads it through this, before it opens the
+ * database, so a bad one is bad input (exit 2) everywhere and nothing is written.
+ */
+export async function importUserModule<Definition>(
+  option: UserModuleOption<Definition>,
+  path: string,
+): Promise<E.Either<string, readonly Definition[]>> {
+  const where = `${option.name} ${path}`;
+  // Checked first: Node's own message for a missing module names our loader, not the user's file.
+  const found = await stat(path).catch(() => undefined);
+  if (found === undefined) return E.left(`${where}: no such file`);
+  if (!found.isFile()) return E.left(`${where}: not a file`);
+
+  // A module that throws while it loads is the user's input, not our crash: say which and why.
+  const imported = await option.importDefinitions(path).then(
+    (found) => E.right(found),
+    (error: unknown) => E.left(messageOf(error)),
+  );
+  if (E.isLeft(imported)) return E.left(`${where}: ${imported.left}`);
+  if (imported.right.length === 0) return E.left(`${where} exports no ${option.what}`);
+  return imported;
+}
