@@ -62,7 +62,11 @@ export type SagaRunFailure =
   | DefinitionLookupFailure
   | { readonly _tag: 'SagaNotFoundFailure'; readonly sagaId: SagaId };
 
-type Step = 'continue' | SagaRunOutcome;
+/**
+ * What one move of the run leads to: go on deciding, decide again because operators' commands
+ * arrived before this run's decisions could be written (they are folded in now), or an outcome.
+ */
+type Step = 'continue' | 'redecide' | SagaRunOutcome;
 
 /** A step attempt this run has in flight. */
 interface InFlight {
@@ -158,9 +162,10 @@ class SagaRun {
       const inFlight = new Set(this.#inFlight.keys());
       const decision = decide(definition, state.right, this.deps.clock.now(), inFlight);
       const step = await this.#act(definition, state.right, decision);
-      if (step === 'continue') continue;
+      if (step === 'continue' || step === 'redecide') continue;
       if (this.#pending.length > 0 && this.#mayWrite()) {
         const flushed = await this.#write([]);
+        if (flushed === 'redecide') continue;
         if (flushed !== 'continue') return E.right(flushed);
       }
       return E.right(step);
@@ -211,22 +216,35 @@ class SagaRun {
     return foldPending(state, this.#pending);
   }
 
-  /** Writes the pending events, then `events`, in one append. */
-  async #write(events: readonly SagaEvent[], at: Date = this.deps.clock.now()): Promise<Step> {
+  /**
+   * Writes the pending outcomes, then `events`, in one append. `events` are decisions unless
+   * `kind` says they are outcomes (what an undo did, what a child became). When operators'
+   * commands arrive first, they are folded in; decisions made without them are dropped, and the
+   * run decides again (`redecide`), while outcomes stay pending for the next append.
+   */
+  async #write(
+    events: readonly SagaEvent[],
+    kind: 'decision' | 'outcome' = 'decision',
+    at: Date = this.deps.clock.now(),
+  ): Promise<Step> {
     if (!this.#writer) throw new Error('no writer before the first read');
-    const all = [...this.#pending, ...events.map((event) => ({ event, at }))];
-    if (all.length === 0) return 'continue';
-    const appended = await this.#writer.append(all);
+    const fresh = events.map((event) => ({ event, at }));
+    const facts = kind === 'outcome' ? [...this.#pending, ...fresh] : this.#pending;
+    const decisions = kind === 'outcome' ? [] : fresh;
+    if (facts.length === 0 && decisions.length === 0) return 'continue';
+    const appended = await this.#writer.append(facts, decisions);
     if (E.isLeft(appended)) {
       this.#conflict = true;
       this.#attempts.abort();
       return { _tag: 'SagaConflict' };
     }
-    this.#pending = [];
-    this.#appends += 1 + appended.right.foreign.length;
-    const folded = this.#fold([...appended.right.foreign, ...appended.right.written]);
+    const outcome = appended.right;
+    const written = outcome._tag === 'Written' ? outcome.written : [];
+    this.#appends += outcome.foreign.length + (written.length > 0 ? 1 : 0);
+    this.#pending = outcome._tag === 'Written' ? [] : facts;
+    const folded = this.#fold([...outcome.foreign, ...written]);
     if (E.isLeft(folded)) throw new Error(`own events do not fold: ${JSON.stringify(folded.left)}`);
-    return 'continue';
+    return outcome._tag === 'Written' ? 'continue' : 'redecide';
   }
 
   async #act(
@@ -334,7 +352,7 @@ class SagaRun {
     const { attempt } = decision;
     const child = { ...step, body: step.body };
     const events = await startChildSaga(this.deps, state, child, attempt, this.#lastEventId);
-    return this.#write(events);
+    return this.#write(events, 'outcome');
   }
 
   async #checkChildren(
@@ -347,7 +365,7 @@ class SagaRun {
       if (current.status !== 'awaitingChild') continue;
       events.push(...(await checkChildSaga(this.deps, step, current.attempt, current.childSagaId)));
     }
-    if (events.length > 0) return this.#write(events);
+    if (events.length > 0) return this.#write(events, 'outcome');
     if (this.#inFlight.size > 0) return this.#drain(false);
     return { _tag: 'SagaWaiting', until: null };
   }
@@ -475,7 +493,7 @@ class SagaRun {
     const ctx = this.#context(state, step, attempt, new AbortController().signal);
     const undone = await runCompensation(this.deps, definition, state, decision, ctx);
     if (undone === 'waiting') return { _tag: 'SagaWaiting', until: null };
-    return this.#write(undone.events, undone.at);
+    return this.#write(undone.events, 'outcome', undone.at);
   }
 }
 

@@ -22,13 +22,20 @@ export interface PendingEvent {
   readonly at: Date;
 }
 
-/** What an append wrote, and the commands of others it had to let through first. */
-export interface Written {
-  /** Operator commands appended by others since the writer's last append, in order. */
-  readonly foreign: readonly RecordedEvent[];
-  /** The writer's own events, at the revisions they got. */
-  readonly written: readonly StreamEvent[];
-}
+/**
+ * What an append did: wrote the writer's events after the commands of others it had to let
+ * through, or (`Overtaken`) wrote nothing because commands arrived before decisions that were
+ * made without them.
+ */
+export type AppendOutcome =
+  | {
+      readonly _tag: 'Written';
+      /** Operator commands appended by others since the writer's last append, in order. */
+      readonly foreign: readonly RecordedEvent[];
+      /** The writer's own events, at the revisions they got. */
+      readonly written: readonly StreamEvent[];
+    }
+  | { readonly _tag: 'Overtaken'; readonly foreign: readonly RecordedEvent[] };
 
 /** Events that others may append to a saga's stream while a worker runs it. */
 const COMMAND_TYPES: ReadonlySet<SagaEventType> = new Set([
@@ -46,10 +53,13 @@ const MAX_COMMAND_RETRIES = 10;
 
 /**
  * Appends a worker's events to one saga stream, each append at the revision the previous one
- * left. Operators' commands may arrive in between: they are let through, returned so the saga
- * folds them in, and the append is retried after them. Any other event in between means
- * another worker writes the saga: that is a conflict, returned, never thrown, and nothing of
- * this append is written.
+ * left. An append holds facts (what attempts and undos did, which stay true whatever happens
+ * next) and decisions (what the worker chose to do next, on the state it knew). Operators'
+ * commands may arrive in between: they are let through and returned so the saga folds them in.
+ * An append of facts alone is then retried after them; an append with decisions writes nothing
+ * and is `Overtaken`, since a cancel, say, must be decided on before any step starts or the saga
+ * completes. Any other event in between means another worker writes the saga: that is a
+ * conflict, returned, never thrown, and nothing of this append is written.
  */
 export class StreamWriter {
   #expected: bigint;
@@ -66,11 +76,15 @@ export class StreamWriter {
     this.#causationId = lastEventId;
   }
 
-  /** Appends events with the saga's actor and correlation id, each caused by the one before. */
+  /**
+   * Appends `facts`, then `decisions`, with the saga's actor and correlation id, each caused by
+   * the one before.
+   */
   async append(
-    pending: readonly PendingEvent[],
-  ): Promise<E.Either<AppendFailure | ReadFailure, Written>> {
-    const newEvents = this.#stamp(pending);
+    facts: readonly PendingEvent[],
+    decisions: readonly PendingEvent[] = [],
+  ): Promise<E.Either<AppendFailure | ReadFailure, AppendOutcome>> {
+    const newEvents = this.#stamp([...facts, ...decisions]);
     const foreign: RecordedEvent[] = [];
     for (let retry = 0; ; retry++) {
       const appended = await this.#appendSameIds(newEvents);
@@ -80,7 +94,7 @@ export class StreamWriter {
         const last = newEvents.at(-1);
         if (last) this.#causationId = last.eventId;
         const written = newEvents.map((event, i) => ({ ...event, revision: first + BigInt(i) }));
-        return E.right({ foreign, written });
+        return E.right({ _tag: 'Written', foreign, written });
       }
       if (retry >= MAX_COMMAND_RETRIES) return appended;
       const between = await this.store.readStream(this.streamName, this.#expected + 1n);
@@ -92,6 +106,7 @@ export class StreamWriter {
       foreign.push(...others);
       const last = others.at(-1);
       if (last) this.#expected = last.revision;
+      if (decisions.length > 0) return E.right({ _tag: 'Overtaken', foreign });
     }
   }
 

@@ -5,10 +5,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AnySagaDefinition, defineSaga } from '../../src/core/definition.js';
 import type { RecordedEvent } from '../../src/core/events.js';
 import { childSagaIdOf, type SagaId } from '../../src/core/ids.js';
+import { systemClock } from '../../src/ports/clock.js';
+import type { EventStore } from '../../src/ports/event-store.js';
+import { uuidGenerator } from '../../src/ports/ids.js';
+import { createSilentLogger } from '../../src/ports/logger.js';
+import { advanceSaga } from '../../src/runtime/saga-runner.js';
 import { currentStepContext } from '../../src/runtime/step-context.js';
 import { appendCommand } from '../support/commands.js';
 import { TEST_ACTOR, TestEngine } from '../support/engine.js';
 import { createTestDatabase, type TestDatabase } from '../support/sql.js';
+
+const silent = createSilentLogger();
 
 let db: TestDatabase;
 let engine: TestEngine | undefined;
@@ -477,6 +484,84 @@ describe('halt and resume', () => {
 });
 
 describe('cancel and undo', () => {
+  /**
+   * A saga whose first step has an operator cancel it just before the step returns, so the
+   * cancel reaches the stream between the run's decision and its append. The run is advanced
+   * directly, without the stream watch that would usually tell it of the cancel earlier.
+   */
+  function cancelledWhileRunning(name: string, withSecondStep: boolean) {
+    const ran: string[] = [];
+    let store: EventStore | undefined;
+    const saga = defineSaga({
+      name,
+      version: 1,
+      input: Empty,
+      steps: (step) => {
+        const first = step('first', {
+          run: async (_args, ctx) => {
+            ran.push('first');
+            if (!store) throw new Error('no store');
+            await appendCommand(store, ctx.sagaId, {
+              type: 'SagaCancelRequested',
+              data: { reason: 'operator says stop' },
+            });
+            return {};
+          },
+          compensate: async () => {
+            ran.push('undo first');
+          },
+        });
+        if (!withSecondStep) return [first];
+        const second = step('second', {
+          after: [first],
+          run: async () => {
+            ran.push('second');
+            return {};
+          },
+        });
+        return [first, second];
+      },
+    });
+    return { saga, ran, useStore: (given: EventStore) => (store = given) };
+  }
+
+  async function advanceAlone(target: TestEngine, sagaId: SagaId) {
+    const { store, registry } = target.rewind;
+    const deps = { store, registry, clock: systemClock, ids: uuidGenerator, logger: silent };
+    return advanceSaga(deps, sagaId, new AbortController().signal);
+  }
+
+  it('starts no step after a cancel that arrived while it decided to start one', async () => {
+    const { saga, ran, useStore } = cancelledWhileRunning('cancel-before-start', true);
+    engine = new TestEngine(db, [saga]);
+    useStore(engine.rewind.store);
+    const sagaId = await start(engine, saga, {});
+    const outcome = await advanceAlone(engine, sagaId);
+    expect(outcome).toEqual(E.right({ _tag: 'SagaFinished', status: 'compensated' }));
+    expect(ran).toEqual(['first', 'undo first']);
+    const events = describeEvents(await historyOf(engine, sagaId));
+    expect(events).not.toContain('StepStarted(second)');
+    expect(events.slice(1)).toEqual([
+      'StepStarted(first)',
+      'SagaCancelRequested',
+      'StepCompleted(first)',
+      'CompensationStarted(null)',
+      'StepCompensated(first)',
+      'SagaCompensated',
+    ]);
+  });
+
+  it('does not complete a saga whose cancel arrived while it decided to complete it', async () => {
+    const { saga, ran, useStore } = cancelledWhileRunning('cancel-before-end', false);
+    engine = new TestEngine(db, [saga]);
+    useStore(engine.rewind.store);
+    const sagaId = await start(engine, saga, {});
+    const outcome = await advanceAlone(engine, sagaId);
+    expect(outcome).toEqual(E.right({ _tag: 'SagaFinished', status: 'compensated' }));
+    expect(ran).toEqual(['first', 'undo first']);
+    expect(describeEvents(await historyOf(engine, sagaId))).not.toContain('SagaCompleted');
+  });
+
   it('compensates the completed steps of a halted saga when an operator cancels it', async () => {
     const undone: string[] = [];
     const saga = defineSaga({
