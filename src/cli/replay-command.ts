@@ -1,40 +1,75 @@
-import { readFile } from 'node:fs/promises';
-
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { RecordedEvent } from '../core/events.js';
 import { replay } from '../core/evolve.js';
-import {
-  decodeNdjson,
-  describeNdjsonLineFailure,
-  groupByStream,
-  toRecordedEvent,
-} from '../inspect/ndjson.js';
+import type { SagaState } from '../core/state.js';
+import { toRecordedEvent } from '../inspect/ndjson.js';
 import { encodeSagaState } from '../inspect/saga-state-codec.js';
-import { decodeArgument, NonEmptyArgument, RevisionArgument } from './cli-arguments.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  NonEmptyArgument,
+  RevisionArgument,
+} from './cli-arguments.js';
+import { type FileStreams, lineOfRevision, readNdjsonFile } from './ndjson-file.js';
 import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
 import { buildTimeline, formatTimeline } from './timeline.js';
 
-/** Refuses `at` when it is past the end of a stream of the file (or the file has none). */
-function checkAt(
+/** One stream of the file, folded up to the event asked for. */
+interface ReplayedStream {
+  readonly streamName: string;
+  readonly events: readonly RecordedEvent[];
+  readonly state: SagaState;
+}
+
+/**
+ * Folds every stream of the file up to `at` (default: its last event). Left with a refusal for
+ * an `at` past the end of a stream, or an event the history before it does not allow, naming
+ * its line: a file that does not replay is bad input.
+ */
+function replayStreams(
   file: string,
-  streams: readonly { readonly streamName: string; readonly events: readonly RecordedEvent[] }[],
-  at: bigint,
-): CommandResult {
-  const name = { command: 'replay', argument: '--at' };
-  if (streams.length === 0) return refuseRevisionPastEnd(name, at, file, 0);
-  for (const { streamName, events } of streams) {
-    const last = events.at(-1)?.revision ?? -1n;
-    if (at > last)
-      return refuseRevisionPastEnd(name, at, `${streamName} in ${file}`, events.length);
+  streams: FileStreams,
+  at: bigint | undefined,
+): E.Either<CommandResult, ReplayedStream[]> {
+  const replayed: ReplayedStream[] = [];
+  for (const [streamName, entries] of streams) {
+    const recorded = entries.map(({ event }) => toRecordedEvent(event));
+    if (at !== undefined && at >= recorded.length) {
+      const name = { command: 'replay', argument: '--at' };
+      return E.left(refuseRevisionPastEnd(name, at, `${streamName} in ${file}`, recorded.length));
+    }
+    const events = at === undefined ? recorded : recorded.slice(0, Number(at) + 1);
+    const state = replay(events);
+    if (E.isLeft(state)) {
+      const { revision, eventType, detail } = state.left;
+      const where = `${file}:${lineOfRevision(entries, revision)}`;
+      const what = `${streamName} event ${revision} (${eventType}) does not fit: ${detail}`;
+      return E.left(refuse(`replay: ${where}: ${what}`, 2));
+    }
+    replayed.push({ streamName, events, state: state.right });
   }
-  return succeed;
+  return E.right(replayed);
+}
+
+function printStream(io: CommandIo, { streamName, events, state }: ReplayedStream, json: boolean) {
+  if (json) {
+    io.out(
+      JSON.stringify({ stream: streamName, events: events.length, state: encodeSagaState(state) }),
+    );
+    return;
+  }
+  io.out(`${streamName}: ${events.length} event(s), ${state.status}`);
+  io.out(formatTimeline(buildTimeline(events)));
+  io.out(JSON.stringify(encodeSagaState(state), null, 2));
 }
 
 /**
  * `rewind replay --file <f> [--at <n>] [--json]`: folds the sagas of an NDJSON export offline,
  * with no database, and prints each one's timeline and state (after event `n`, default the last).
+ * A file that is not a valid export, or holds no events, is refused with exit code 2, naming the
+ * line; every stream is folded before any is printed, so a refusal prints nothing.
  */
 export async function runReplayCommand(
   io: CommandIo,
@@ -42,49 +77,15 @@ export async function runReplayCommand(
 ): Promise<CommandResult> {
   const file = decodeArgument(NonEmptyArgument, 'replay: --file', options.file);
   if (E.isLeft(file)) return refuse(file.left, 2);
-  const at =
-    options.at === undefined
-      ? E.right(undefined)
-      : decodeArgument(RevisionArgument, 'replay: --at', options.at);
+  const at = decodeOptionalArgument(RevisionArgument, 'replay: --at', options.at);
   if (E.isLeft(at)) return refuse(at.left, 2);
-  const text = await readFile(file.right, 'utf8').catch(() => undefined);
-  if (text === undefined) return refuse(`replay: cannot read ${file.right}`, 2);
-  const decoded = decodeNdjson(text, file.right);
-  if (E.isLeft(decoded)) return refuse(`replay: ${describeNdjsonLineFailure(decoded.left)}`);
 
-  const streams = [...groupByStream(decoded.right)].map(([streamName, entries]) => ({
-    streamName,
-    events: entries.map(({ event }) => toRecordedEvent(event)),
-  }));
-  // Checked for every stream before any is printed, so a refusal prints nothing.
-  const inRange = at.right === undefined ? succeed : checkAt(file.right, streams, at.right);
-  if (E.isLeft(inRange)) return inRange;
+  const streams = await readNdjsonFile(file.right);
+  if (E.isLeft(streams)) return refuse(`replay: ${streams.left}`, 2);
+  if (streams.right.size === 0) return refuse(`replay: ${file.right} holds no events`, 2);
+  const replayed = replayStreams(file.right, streams.right, at.right);
+  if (E.isLeft(replayed)) return replayed.left;
 
-  for (const { streamName, events } of streams) {
-    const upTo =
-      at.right === undefined
-        ? events
-        : events.filter((event) => event.revision <= (at.right ?? 0n));
-    const state = replay(upTo);
-    if (E.isLeft(state)) {
-      const { revision, eventType, detail } = state.left;
-      return refuse(
-        `replay: ${streamName} event ${revision} (${eventType}) does not fit: ${detail}`,
-      );
-    }
-    if (options.json) {
-      io.out(
-        JSON.stringify({
-          stream: streamName,
-          events: upTo.length,
-          state: encodeSagaState(state.right),
-        }),
-      );
-      continue;
-    }
-    io.out(`${streamName}: ${upTo.length} event(s), ${state.right.status}`);
-    io.out(formatTimeline(buildTimeline(upTo)));
-    io.out(JSON.stringify(encodeSagaState(state.right), null, 2));
-  }
+  for (const stream of replayed.right) printStream(io, stream, options.json);
   return succeed;
 }
