@@ -19,6 +19,18 @@ export interface BatchWriteResult {
   readonly lost: readonly JobId[];
 }
 
+/** An id or a lease token as the database writes them: digits, or a UUID. */
+const PLAIN_ELEMENT = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/**
+ * The ids or lease tokens of held jobs as one text array literal. They need no quoting, and the
+ * driver's own serialisation escapes every element through a regular expression, a cost a worker
+ * pays for every job it completes. A value of any other form is left to the driver.
+ */
+function toArrayParam(values: readonly string[]): string | readonly string[] {
+  return values.every((value) => PLAIN_ELEMENT.test(value)) ? `{${values.join(',')}}` : values;
+}
+
 async function runHeldWrite(
   executor: SqlExecutor,
   statement: string,
@@ -28,7 +40,8 @@ async function runHeldWrite(
   if (leases.length === 0) return { changed: [], lost: [] };
   const ids = leases.map((lease) => lease.id.toString());
   const tokens = leases.map((lease) => lease.leaseToken);
-  const result = await executor.query(statement, [ids, tokens, ...extra]);
+  const params = [toArrayParam(ids), toArrayParam(tokens), ...extra];
+  const result = await executor.query(statement, params);
   const changed = result.rows.map((row) => decodeWrittenJobRow(ChangedRow, row).id);
   const seen = new Set(changed);
   return { changed, lost: leases.map((lease) => lease.id).filter((id) => !seen.has(id)) };

@@ -7,10 +7,14 @@ import { decodeJobRow } from '../../src/queue/job-row.js';
 import { decodeLeasedJobRow } from '../../src/queue/leased-job-row.js';
 
 const date = fc.date({ noInvalidDate: true });
-/** A timestamp as either driver returns it: a `Date` from a column, a string from `jsonb`. */
+/**
+ * A timestamp as the drivers return it: a `Date` from a column, an ISO string from `jsonb`, or
+ * `to_json` text with microseconds and an offset, as the claim returns its times.
+ */
 const stored = fc.oneof(
   date,
   date.map((at) => at.toISOString()),
+  date.map((at) => at.toISOString().replace('Z', '456+00:00')),
 );
 const nullableStored = fc.option(stored, { nil: null });
 const nullableString = fc.option(fc.string(), { nil: null });

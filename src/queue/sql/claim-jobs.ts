@@ -1,5 +1,5 @@
 import { JOB_LEASE_EXPIRED } from '../job.js';
-import { JOB_COLUMNS } from './job-columns.js';
+import { JOB_COLUMNS_WITH_JSON_TIMES } from './job-columns.js';
 
 /**
  * Claims up to $2 jobs of queue $1 for worker $3 with a lease of $4 milliseconds.
@@ -86,4 +86,4 @@ UPDATE rewind_jobs SET
   lease_token = gen_random_uuid(),
   lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
 WHERE id = ANY(ARRAY(SELECT id FROM chosen)) AND EXISTS (SELECT FROM async_commit)
-RETURNING ${JOB_COLUMNS}`;
+RETURNING ${JOB_COLUMNS_WITH_JSON_TIMES}`;
