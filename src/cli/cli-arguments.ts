@@ -105,7 +105,19 @@ export function OneOfArgument<Keys extends Record<string, unknown>>(
   );
 }
 
-export { SagaId as SagaIdArgument };
+/**
+ * A saga id as typed on the command line: a {@link SagaId}, not empty nor only spaces (the
+ * core's codec takes any non-empty text, so `"   "` would be looked up and reported missing).
+ */
+export const SagaIdArgument = new t.Type<SagaId, string, unknown>(
+  'SagaId',
+  (u): u is SagaId => SagaId.is(u) && u.trim() !== '',
+  (u, context) =>
+    typeof u === 'string' && u.trim() !== ''
+      ? SagaId.validate(u, context)
+      : t.failure(u, context, 'expected a saga id, not an empty one or only spaces'),
+  String,
+);
 
 /**
  * Decodes one command-line argument, or says which one and why not: `list: --status: expected

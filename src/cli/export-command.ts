@@ -5,11 +5,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
 import { listStreamNames, readChainRows } from '../audit/integrity.js';
 import { authorizeSagaAccess } from '../audit/saga-ownership.js';
-import { SagaId, StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.js';
+import { type SagaId, StreamName, sagaIdOfStream, sagaStreamName } from '../core/ids.js';
 import { encodeExportedLine } from '../inspect/ndjson.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument, decodeOptionalArgument, NonEmptyArgument } from './cli-arguments.js';
+import {
+  decodeArgument,
+  decodeOptionalArgument,
+  NonEmptyArgument,
+  SagaIdArgument,
+} from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { startProgress } from './progress.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -27,7 +32,7 @@ export interface ExportCommandOptions extends ActorOptions {
 function decodeSagaIds(raw: readonly string[]): E.Either<string, SagaId[]> {
   const ids: SagaId[] = [];
   for (const value of raw) {
-    const id = decodeArgument(SagaId, 'export: <sagaId>', value);
+    const id = decodeArgument(SagaIdArgument, 'export: <sagaId>', value);
     if (E.isLeft(id)) return id;
     ids.push(id.right);
   }

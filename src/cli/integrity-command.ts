@@ -6,8 +6,8 @@ import {
   isTamperFinding,
   listStreamNames,
 } from '../audit/integrity.js';
-import { SagaId, StreamName, sagaStreamName } from '../core/ids.js';
-import { decodeArgument } from './cli-arguments.js';
+import { StreamName, sagaStreamName } from '../core/ids.js';
+import { decodeArgument, SagaIdArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { startProgress } from './progress.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -25,7 +25,7 @@ export async function runIntegrityCommand(
   const saga =
     options.saga === undefined
       ? E.right(undefined)
-      : decodeArgument(SagaId, 'verify: --saga', options.saga);
+      : decodeArgument(SagaIdArgument, 'verify: --saga', options.saga);
   if (E.isLeft(saga)) return refuse(saga.left, 2);
 
   return withDatabase(io, async (sql) => {

@@ -1,7 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import { createPostgresEventStore } from '../adapters/postgres/postgres-event-store.js';
-import { SagaId } from '../core/ids.js';
 import { systemClock } from '../ports/clock.js';
 import { uuidGenerator } from '../ports/ids.js';
 import {
@@ -19,6 +18,7 @@ import {
   decodeOptionalArgument,
   JsonArgument,
   NonEmptyArgument,
+  SagaIdArgument,
 } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
@@ -50,7 +50,7 @@ export async function runOperatorCommand(
   rawSagaId: string,
   options: OperatorCommandOptions,
 ): Promise<CommandResult> {
-  const sagaId = decodeArgument(SagaId, `${name}: <sagaId>`, rawSagaId);
+  const sagaId = decodeArgument(SagaIdArgument, `${name}: <sagaId>`, rawSagaId);
   if (E.isLeft(sagaId)) return refuse(sagaId.left, 2);
   const actor = resolveActor(options, true);
   if (E.isLeft(actor)) return refuse(`${name}: ${actor.left}`, 2);

@@ -3,11 +3,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describeAuthorizationFailure, type EngineOperation } from '../audit/authorization.js';
 import { authorizeSagaAccess, type SagaAccessFailure } from '../audit/saga-ownership.js';
 import type { Actor } from '../core/events.js';
-import { type SagaId, SagaId as SagaIdCodec } from '../core/ids.js';
+import type { SagaId } from '../core/ids.js';
 import { describeEventDecodeFailure } from '../ports/event-store.js';
 import type { SqlClient } from '../ports/sql.js';
 import { type ActorOptions, resolveActor } from './cli-actor.js';
-import { decodeArgument } from './cli-arguments.js';
+import { decodeArgument, SagaIdArgument } from './cli-arguments.js';
 import { withDatabase } from './open-sql.js';
 import { type CommandIo, type CommandResult, refuse } from './run-command.js';
 
@@ -41,7 +41,7 @@ export async function withSagaAccess(
   options: ActorOptions & { readonly operation: EngineOperation },
   work: (access: SagaAccess) => Promise<CommandResult>,
 ): Promise<CommandResult> {
-  const sagaId = decodeArgument(SagaIdCodec, `${command}: <sagaId>`, rawSagaId);
+  const sagaId = decodeArgument(SagaIdArgument, `${command}: <sagaId>`, rawSagaId);
   if (E.isLeft(sagaId)) return refuse(sagaId.left, 2);
   const actor = resolveActor(options, options.operation !== 'read');
   if (E.isLeft(actor)) return refuse(`${command}: ${actor.left}`, 2);

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { runAuditCommand } from '../../src/cli/audit-command.js';
 import { runDemoCommand } from '../../src/cli/demo-command.js';
+import { runDiffCommand } from '../../src/cli/diff-command.js';
 import { runExportCommand } from '../../src/cli/export-command.js';
 import { runForkCommand } from '../../src/cli/fork-command.js';
+import { runHistoryCommand } from '../../src/cli/history-command.js';
 import { runImportCommand } from '../../src/cli/import-command.js';
 import { runListCommand } from '../../src/cli/list-command.js';
 import { runOperatorCommand } from '../../src/cli/operator-command.js';
@@ -11,6 +13,7 @@ import { runPlanCommand } from '../../src/cli/plan-command.js';
 import { runReplayCommand } from '../../src/cli/replay-command.js';
 import type { CommandIo, CommandResult } from '../../src/cli/run-command.js';
 import { runServeCommand } from '../../src/cli/serve-command.js';
+import { runStateCommand } from '../../src/cli/state-command.js';
 import { runVerifyCommand } from '../../src/cli/verify-command.js';
 import { type CliDatabase, createCliDatabase, runCli } from '../support/cli.js';
 
@@ -99,6 +102,33 @@ const CASES: readonly [string, (io: CommandIo) => Promise<CommandResult>, string
     'plan: --sagas',
   ],
 ];
+
+/** A saga id of spaces only, given to each command that takes a saga id. */
+const SPACES = '   ';
+const SAGA_ID_CASES: readonly [string, (io: CommandIo) => Promise<CommandResult>][] = [
+  ['history', (io) => runHistoryCommand(io, SPACES, asOlga)],
+  ['state', (io) => runStateCommand(io, SPACES, asOlga)],
+  ['diff', (io) => runDiffCommand(io, SPACES, '0', '1', asOlga)],
+  ['plan', (io) => runPlanCommand(io, SPACES, asOlga)],
+  ['fork', (io) => runForkCommand(io, SPACES, { ...asOlga, at: '0', live: false })],
+  ['cancel', (io) => runOperatorCommand(io, 'cancel', SPACES, asOlga)],
+  ['export', (io) => runExportCommand(io, [SAGA, SPACES], { all: false, json: false })],
+  ['verify --saga', (io) => runVerifyCommand(io, { saga: SPACES, json: false })],
+  [
+    'verify --integrity --saga',
+    (io) => runVerifyCommand(io, { saga: SPACES, integrity: true, json: false }),
+  ],
+];
+
+describe('a saga id of spaces only', () => {
+  it.each(SAGA_ID_CASES)('is refused by %s with exit code 2, naming it', async (_name, command) => {
+    const run = await runCli(db, command);
+    expect(run.exitCode).toBe(2);
+    expect(run.error).toMatch(/^[a-z]+: (<sagaId>|--saga): expected a saga id/);
+    expect(run.error).toContain('(got "   ")');
+    expect(run.lines).toEqual([]);
+  });
+});
 
 describe('a bad command-line argument', () => {
   it.each(CASES)('%s is refused with exit code 2, naming it', async (_name, command, words) => {
