@@ -9,6 +9,7 @@ import { encodeValue } from '../core/values.js';
 import { forkSaga } from '../inspect/fork-saga.js';
 import { applyMergePatch } from '../inspect/merge-patch.js';
 import { systemClock } from '../ports/clock.js';
+import type { EventStore } from '../ports/event-store.js';
 import { uuidGenerator } from '../ports/ids.js';
 import { describeSagaRunFailure } from '../runtime/describe-failure.js';
 import { describeDefinitionLookupFailure } from '../runtime/saga-registry.js';
@@ -23,7 +24,7 @@ import {
 import type { CommonOptions } from './register-inspect-commands.js';
 import { refuseRevisionPastEnd } from './revision-range.js';
 import { type CommandIo, type CommandResult, refuse, succeed } from './run-command.js';
-import { withSagaAccess } from './saga-access.js';
+import { type SagaAccess, withSagaAccess } from './saga-access.js';
 import { importSagasModule, loadSagaDefinitions } from './saga-definitions.js';
 
 /** Options of `rewind fork`. */
@@ -99,6 +100,122 @@ function patchedInput(
   return E.left(`fork: --input: input.${path}: ${message}`);
 }
 
+/** The options of `rewind fork`, `--at` decoded. */
+type DecodedForkOptions = Omit<ForkCommandOptions, 'at'> & { readonly at: bigint };
+
+/** What a fork starts from: the original stream, its event `--at`, the definition, the input. */
+interface ForkSource {
+  readonly store: EventStore;
+  readonly original: readonly RecordedEvent[];
+  /** The original's input, and its correlation id, which the live fork carries on. */
+  readonly input: unknown;
+  readonly correlationId: RecordedEvent['metadata']['correlationId'];
+  readonly pivot: RecordedEvent;
+  readonly definition: AnySagaDefinition;
+  /** The patched input, when `--input` is given. */
+  readonly patched: { readonly input: unknown } | undefined;
+}
+
+/** Reads the original saga and resolves what the fork needs, or refuses. */
+async function loadForkSource(
+  { sql, sagaId }: SagaAccess,
+  at: bigint,
+  sagas: readonly AnySagaDefinition[],
+  rawPatch: string | undefined,
+): Promise<E.Either<CommandResult, ForkSource>> {
+  const store = createPostgresEventStore({ sql });
+  const original = await store.readStream(sagaStreamName(sagaId));
+  if (E.isLeft(original)) return E.left(refuse(`fork: ${describeSagaRunFailure(original.left)}`));
+  const started = original.right[0];
+  if (started?.event.type !== 'SagaStarted') {
+    return E.left(refuse(`fork: saga ${sagaId} does not start with SagaStarted`));
+  }
+  const pivot = original.right.find((recorded) => recorded.revision === at);
+  if (pivot === undefined) {
+    const name = { command: 'fork', argument: '--at' };
+    return E.left(refuseRevisionPastEnd(name, at, `saga ${sagaId}`, original.right.length));
+  }
+
+  const { saga, version, definitionHash, input } = started.event.data;
+  const registry = loadSagaDefinitions(sql, sagas);
+  const definition = registry.resolve(saga, version, definitionHash);
+  if (E.isLeft(definition)) {
+    return E.left(refuse(`fork: ${describeDefinitionLookupFailure(definition.left)}`));
+  }
+  const patched = patchedInput(definition.right, input, rawPatch);
+  if (E.isLeft(patched)) return E.left(refuse(patched.left, 2));
+  return E.right({
+    store,
+    original: original.right,
+    input,
+    correlationId: started.metadata.correlationId,
+    pivot,
+    definition: definition.right,
+    patched: patched.right,
+  });
+}
+
+/** `--live`: starts the new saga, caused by the original's event `--at`, and says which. */
+async function startLiveFork(
+  io: CommandIo,
+  { sagaId, actor }: SagaAccess,
+  source: ForkSource,
+  options: DecodedForkOptions,
+): Promise<CommandResult> {
+  const { store, definition, pivot, correlationId } = source;
+  const live = await startSaga(
+    { store, clock: systemClock, ids: uuidGenerator },
+    definition,
+    source.patched?.input ?? source.input,
+    { actor, causationId: pivot.eventId, correlationId },
+  );
+  if (E.isLeft(live)) return refuse(`fork: ${describeStartSagaFailure(live.left)}`);
+  const result = { sagaId: live.right.sagaId, forkOf: sagaId, causationId: pivot.eventId };
+  io.out(
+    options.json
+      ? JSON.stringify(result)
+      : `started saga ${live.right.sagaId}, forked from ${sagaId} at event ${options.at} ` +
+          `(causation ${pivot.eventId}); a worker runs it`,
+  );
+  return succeed;
+}
+
+/** The dry run: forks in memory and prints the forked stream against the original. */
+function printDryRun(
+  io: CommandIo,
+  { sagaId }: SagaAccess,
+  source: ForkSource,
+  options: DecodedForkOptions,
+): CommandResult {
+  const { at } = options;
+  const fork = forkSaga({
+    definition: source.definition,
+    original: source.original,
+    at,
+    keepFailures: options.keepFailures === true,
+    ...(source.patched ?? {}),
+  });
+  const lines = compareStreams(source.original, fork.events, at);
+  const { status } = fork.state;
+  if (options.json) {
+    const diff = { diff: lines, notes: fork.notes };
+    const summary = { sagaId, at: at.toString(), dryRun: true, status, events: fork.events.length };
+    io.out(JSON.stringify({ ...summary, ...diff }));
+    return succeed;
+  }
+  const patched = options.input ? ' with a patched input' : '';
+  io.out(`dry run: saga ${sagaId} forked after event ${at}${patched}; nothing was written`);
+  for (const line of lines) {
+    const text =
+      line.mark === '~' ? `${line.original}  ->  ${line.fork}` : (line.original ?? line.fork ?? '');
+    io.out(`${line.mark} #${line.revision} ${text}`);
+  }
+  for (const note of fork.notes) io.out(`note: ${note}`);
+  const ends = `fork ends ${status} after ${fork.events.length} event(s)`;
+  io.out(`${ends}; original had ${source.original.length}`);
+  return succeed;
+}
+
 /**
  * `rewind fork <sagaId> --at <n> [--input <json merge patch>] [--live]`: a what-if. By default a
  * dry run (src/inspect/fork-saga.ts): nothing is written, and the forked stream is printed against
@@ -119,94 +236,12 @@ export async function runForkCommand(
   if (E.isLeft(imported)) return refuse(imported.left, 2);
   const operation = options.live ? 'start' : 'read';
 
-  return withSagaAccess(
-    io,
-    'fork',
-    rawSagaId,
-    { ...options, operation },
-    async ({ sql, sagaId, actor }) => {
-      const store = createPostgresEventStore({ sql });
-      const original = await store.readStream(sagaStreamName(sagaId));
-      if (E.isLeft(original)) return refuse(`fork: ${describeSagaRunFailure(original.left)}`);
-      const started = original.right[0];
-      if (started?.event.type !== 'SagaStarted') {
-        return refuse(`fork: saga ${sagaId} does not start with SagaStarted`);
-      }
-      const pivot = original.right.find((recorded) => recorded.revision === at.right);
-      if (pivot === undefined) {
-        const history = `saga ${sagaId}`;
-        const name = { command: 'fork', argument: '--at' };
-        return refuseRevisionPastEnd(name, at.right, history, original.right.length);
-      }
-      const { saga, version, definitionHash, input } = started.event.data;
-      const registry = loadSagaDefinitions(sql, imported.right);
-      const definition = registry.resolve(saga, version, definitionHash);
-      if (E.isLeft(definition))
-        return refuse(`fork: ${describeDefinitionLookupFailure(definition.left)}`);
-      const patched = patchedInput(definition.right, input, options.input);
-      if (E.isLeft(patched)) return refuse(patched.left, 2);
-
-      if (options.live) {
-        const live = await startSaga(
-          { store, clock: systemClock, ids: uuidGenerator },
-          definition.right,
-          patched.right?.input ?? input,
-          {
-            actor,
-            causationId: pivot.eventId,
-            correlationId: started.metadata.correlationId,
-          },
-        );
-        if (E.isLeft(live)) return refuse(`fork: ${describeStartSagaFailure(live.left)}`);
-        const result = { sagaId: live.right.sagaId, forkOf: sagaId, causationId: pivot.eventId };
-        io.out(
-          options.json
-            ? JSON.stringify(result)
-            : `started saga ${live.right.sagaId}, forked from ${sagaId} at event ${at.right} ` +
-                `(causation ${pivot.eventId}); a worker runs it`,
-        );
-        return succeed;
-      }
-
-      const fork = forkSaga({
-        definition: definition.right,
-        original: original.right,
-        at: at.right,
-        keepFailures: options.keepFailures === true,
-        ...(patched.right ?? {}),
-      });
-      const lines = compareStreams(original.right, fork.events, at.right);
-      if (options.json) {
-        io.out(
-          JSON.stringify({
-            sagaId,
-            at: at.right.toString(),
-            dryRun: true,
-            status: fork.state.status,
-            events: fork.events.length,
-            diff: lines,
-            notes: fork.notes,
-          }),
-        );
-        return succeed;
-      }
-      io.out(
-        `dry run: saga ${sagaId} forked after event ${at.right}` +
-          `${options.input ? ' with a patched input' : ''}; nothing was written`,
-      );
-      for (const line of lines) {
-        const text =
-          line.mark === '~'
-            ? `${line.original}  ->  ${line.fork}`
-            : (line.original ?? line.fork ?? '');
-        io.out(`${line.mark} #${line.revision} ${text}`);
-      }
-      for (const note of fork.notes) io.out(`note: ${note}`);
-      io.out(
-        `fork ends ${fork.state.status} after ${fork.events.length} event(s); ` +
-          `original had ${original.right.length}`,
-      );
-      return succeed;
-    },
-  );
+  return withSagaAccess(io, 'fork', rawSagaId, { ...options, operation }, async (access) => {
+    const source = await loadForkSource(access, at.right, imported.right, options.input);
+    if (E.isLeft(source)) return source.left;
+    const decoded = { ...options, at: at.right };
+    return options.live
+      ? startLiveFork(io, access, source.right, decoded)
+      : printDryRun(io, access, source.right, decoded);
+  });
 }

@@ -48,7 +48,7 @@ interface ListOptions extends CommonOptions {
   before?: string;
 }
 
-function registerListAndAudit(program: Command): void {
+function registerListCommand(program: Command): void {
   withCommonOptions(
     program
       .command('list')
@@ -65,7 +65,9 @@ function registerListAndAudit(program: Command): void {
       runListCommand(io, { ...actorOf({ actor, tenant, role }), ...filters, json: json === true }),
     );
   });
+}
 
+function registerAuditCommand(program: Command): void {
   program
     .command('audit')
     .description('every event an actor caused (read as REWIND_ACTOR, default the local operator)')
@@ -78,7 +80,7 @@ function registerListAndAudit(program: Command): void {
     );
 }
 
-function registerFiles(program: Command): void {
+function registerExportCommand(program: Command): void {
   withCommonOptions(
     program
       .command('export')
@@ -96,7 +98,9 @@ function registerFiles(program: Command): void {
       }),
     ),
   );
+}
 
+function registerImportCommand(program: Command): void {
   withCommonOptions(
     program
       .command('import')
@@ -107,7 +111,9 @@ function registerFiles(program: Command): void {
       runImportCommand(io, file, { ...actorOf(options), json: options.json === true }),
     ),
   );
+}
 
+function registerReplayCommand(program: Command): void {
   program
     .command('replay')
     .description('fold the sagas of an NDJSON export offline, without a database')
@@ -125,11 +131,7 @@ function registerFiles(program: Command): void {
     );
 }
 
-/**
- * Registers the audit and operator commands: serve, list, audit, export, import, replay, cancel,
- * resume, retry, undo.
- */
-export function registerAuditCommands(program: Command): void {
+function registerServeCommand(program: Command): void {
   withCommonOptions(
     program
       .command('serve')
@@ -146,7 +148,18 @@ export function registerAuditCommands(program: Command): void {
       }),
     ),
   );
-  registerListAndAudit(program);
-  registerFiles(program);
+}
+
+/**
+ * Registers the audit and operator commands: serve, list, audit, export, import, replay, cancel,
+ * resume, retry, undo.
+ */
+export function registerAuditCommands(program: Command): void {
+  registerServeCommand(program);
+  registerListCommand(program);
+  registerAuditCommand(program);
+  registerExportCommand(program);
+  registerImportCommand(program);
+  registerReplayCommand(program);
   registerOperatorCommands(program);
 }

@@ -42,8 +42,7 @@ interface ForkOptions extends CommonOptions {
   sagas?: string;
 }
 
-/** Registers the time-travel commands: state, diff, plan, fork. */
-export function registerInspectCommands(program: Command): void {
+function registerForkCommand(program: Command): void {
   withCommonOptions(
     program
       .command('fork')
@@ -67,7 +66,9 @@ export function registerInspectCommands(program: Command): void {
       }),
     ),
   );
+}
 
+function registerStateCommand(program: Command): void {
   withCommonOptions(
     program
       .command('state')
@@ -83,7 +84,9 @@ export function registerInspectCommands(program: Command): void {
       }),
     ),
   );
+}
 
+function registerDiffCommand(program: Command): void {
   withCommonOptions(
     program
       .command('diff')
@@ -96,7 +99,9 @@ export function registerInspectCommands(program: Command): void {
       runDiffCommand(io, sagaId, from, to, { ...actorOf(options), json: options.json === true }),
     ),
   );
+}
 
+function registerPlanCommand(program: Command): void {
   withCommonOptions(
     program
       .command('plan')
@@ -112,4 +117,12 @@ export function registerInspectCommands(program: Command): void {
       }),
     ),
   );
+}
+
+/** Registers the time-travel commands: fork, state, diff, plan. */
+export function registerInspectCommands(program: Command): void {
+  registerForkCommand(program);
+  registerStateCommand(program);
+  registerDiffCommand(program);
+  registerPlanCommand(program);
 }
