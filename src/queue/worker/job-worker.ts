@@ -45,10 +45,11 @@ export interface JobWorkerOptions {
   /**
    * Jobs claimed beyond the free slots and held here, leased and renewed, until a slot frees:
    * one claim then serves many jobs, which matters for short jobs, at the cost of holding them
-   * from other workers meanwhile. Handed back unstarted at `stop()`. `0` turns it off.
-   * Default: adapts to the jobs (see `PrefetchTarget`): none while handlers take longer than a
-   * claim's round trip, up to 1000 for jobs of a millisecond or less; none with `globalLimit`,
-   * since held jobs count against it.
+   * from other workers meanwhile; a job of higher priority inserted after them waits behind
+   * them. Handed back unstarted at `stop()`. `0` turns it off. Default: adapts to the jobs (see
+   * `PrefetchTarget`): what the slots finish in two claim round trips, so none while handlers
+   * take longer than a round trip and up to 500 for jobs that take almost no time; none with
+   * `globalLimit`, since held jobs count against it.
    */
   readonly prefetch?: number;
   /** Jobs of the queue executing at once across all workers and nodes. Default: no limit. */

@@ -1,5 +1,5 @@
 /** The most jobs a worker holds beyond its free slots when `prefetch` is left to adapt. */
-export const MAX_AUTO_PREFETCH = 1000;
+export const MAX_AUTO_PREFETCH = 500;
 
 /** How much of each new measurement goes into the running averages. */
 const SMOOTHING = 0.2;
