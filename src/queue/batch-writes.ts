@@ -6,7 +6,8 @@ import { decodeWrittenJobRow } from './job-row.js';
 import type { JobLease } from './lease.js';
 import { COMPLETE_JOBS, EXTEND_LEASES } from './sql/batch-writes.js';
 
-const ChangedRow = t.type({ id: JobId });
+/** A job a held write could not change. */
+const LostRow = t.type({ id: JobId });
 
 /** Which of the given jobs a batched holder write changed, and which it could not. */
 export interface BatchWriteResult {
@@ -42,9 +43,10 @@ async function runHeldWrite(
   const tokens = leases.map((lease) => lease.leaseToken);
   const params = [toArrayParam(ids), toArrayParam(tokens), ...extra];
   const result = await executor.query(statement, params);
-  const changed = result.rows.map((row) => decodeWrittenJobRow(ChangedRow, row).id);
-  const seen = new Set(changed);
-  return { changed, lost: leases.map((lease) => lease.id).filter((id) => !seen.has(id)) };
+  if (result.rows.length === 0) return { changed: leases.map((lease) => lease.id), lost: [] };
+  const gone = new Set(result.rows.map((row) => decodeWrittenJobRow(LostRow, row).id));
+  const held = leases.map((lease) => lease.id);
+  return { changed: held.filter((id) => !gone.has(id)), lost: held.filter((id) => gone.has(id)) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { completeJobs, extendLeases } from '../../src/queue/batch-writes.js';
 import { claimJobs } from '../../src/queue/claim-jobs.js';
 import { completeJob, failJob } from '../../src/queue/finish-job.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
@@ -73,6 +74,26 @@ describe('leases', () => {
     const job = await insertAndClaim(queue);
     expectRight(await completeJob(db.sql, job));
     expect(expectLeft(await completeJob(db.sql, job))._tag).toBe('LeaseLostFailure');
+  });
+
+  it('completes a batch of held jobs and reports the one whose lease another claim took', async () => {
+    const queue = createQueueName();
+    const kept = await insertAndClaim(queue);
+    const taken = await insertAndClaim(queue);
+    await expireLease(db.sql, taken.id);
+    const rescued = await claimOne(queue, 'worker-b');
+
+    const renewed = await extendLeases(db.sql, [kept, taken], 30_000);
+    const completed = await completeJobs(db.sql, [kept, taken]);
+
+    expect(rescued?.id).toBe(taken.id);
+    expect(renewed).toEqual({ changed: [kept.id], lost: [taken.id] });
+    expect(completed).toEqual({ changed: [kept.id], lost: [taken.id] });
+    expect((await readJob(db.sql, kept.id)).state).toBe('completed');
+    expect(await readJob(db.sql, taken.id)).toMatchObject({
+      state: 'executing',
+      attemptedBy: 'worker-b',
+    });
   });
 
   it('keeps a job from being rescued while its holder extends the lease', async () => {
