@@ -525,21 +525,22 @@ describe('cancel and undo', () => {
     return { saga, ran, useStore: (given: EventStore) => (store = given) };
   }
 
-  async function advanceAlone(target: TestEngine, sagaId: SagaId) {
-    const { store, registry } = target.rewind;
+  /** Starts the saga and advances it once, alone; resolves with the outcome and the history. */
+  async function runCancelledWhileRunning(name: string, withSecondStep: boolean) {
+    const { saga, ran, useStore } = cancelledWhileRunning(name, withSecondStep);
+    engine = new TestEngine(db, [saga]);
+    const { store, registry } = engine.rewind;
+    useStore(store);
+    const sagaId = await start(engine, saga, {});
     const deps = { store, registry, clock: systemClock, ids: uuidGenerator, logger: silent };
-    return advanceSaga(deps, sagaId, new AbortController().signal);
+    const outcome = await advanceSaga(deps, sagaId, new AbortController().signal);
+    return { outcome, ran, events: describeEvents(await historyOf(engine, sagaId)) };
   }
 
   it('starts no step after a cancel that arrived while it decided to start one', async () => {
-    const { saga, ran, useStore } = cancelledWhileRunning('cancel-before-start', true);
-    engine = new TestEngine(db, [saga]);
-    useStore(engine.rewind.store);
-    const sagaId = await start(engine, saga, {});
-    const outcome = await advanceAlone(engine, sagaId);
+    const { outcome, ran, events } = await runCancelledWhileRunning('cancel-before-start', true);
     expect(outcome).toEqual(E.right({ _tag: 'SagaFinished', status: 'compensated' }));
     expect(ran).toEqual(['first', 'undo first']);
-    const events = describeEvents(await historyOf(engine, sagaId));
     expect(events).not.toContain('StepStarted(second)');
     expect(events.slice(1)).toEqual([
       'StepStarted(first)',
@@ -552,14 +553,10 @@ describe('cancel and undo', () => {
   });
 
   it('does not complete a saga whose cancel arrived while it decided to complete it', async () => {
-    const { saga, ran, useStore } = cancelledWhileRunning('cancel-before-end', false);
-    engine = new TestEngine(db, [saga]);
-    useStore(engine.rewind.store);
-    const sagaId = await start(engine, saga, {});
-    const outcome = await advanceAlone(engine, sagaId);
+    const { outcome, ran, events } = await runCancelledWhileRunning('cancel-before-end', false);
     expect(outcome).toEqual(E.right({ _tag: 'SagaFinished', status: 'compensated' }));
     expect(ran).toEqual(['first', 'undo first']);
-    expect(describeEvents(await historyOf(engine, sagaId))).not.toContain('SagaCompleted');
+    expect(events).not.toContain('SagaCompleted');
   });
 
   it('compensates the completed steps of a halted saga when an operator cancels it', async () => {
