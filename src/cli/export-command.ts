@@ -70,7 +70,10 @@ export async function runExportCommand(
       const access = await authorizeSagaAccess(sql, sagaId, actor.right, 'read');
       // With --all, sagas of other tenants are left out; a named one is refused.
       if (E.isRight(access)) allowed.push(sagaId);
-      else if (!options.all) return refuse(`export: ${describeSagaAccessFailure(access.left)}`, 3);
+      else if (!options.all) {
+        const code = access.left._tag === 'AuthorizationFailure' ? 3 : 1;
+        return refuse(`export: ${describeSagaAccessFailure(access.left)}`, code);
+      }
     }
 
     const file = out.right === undefined ? undefined : createWriteStream(out.right);

@@ -4,7 +4,7 @@ import type { AnySagaDefinition } from '../core/definition.js';
 import type { RecordedEvent, RecordedFailure, SagaEvent } from '../core/events.js';
 import { evolve } from '../core/evolve.js';
 import { EventId } from '../core/ids.js';
-import { initialSagaState, type SagaState } from '../core/state.js';
+import { initialSagaState, type SagaState, stepStateOf } from '../core/state.js';
 
 /**
  * The dry run of `rewind fork`: a what-if that replays a saga to event `n` (its input patched,
@@ -91,19 +91,18 @@ function stubDecision(
         { type: 'StepStarted', data: { step, attempt, idempotencyKey } },
         finish(step, attempt),
       ]);
-    case 'startChild':
+    case 'startChild': {
       notes.push(`${decision.step}: child saga not started; stubbed by its recorded outcome`);
-      return [
-        {
-          type: 'StepStarted',
-          data: {
-            step: decision.step,
-            attempt: decision.attempt,
-            idempotencyKey: `fork:${decision.step}`,
-          },
-        },
-        finish(decision.step, decision.attempt),
-      ];
+      const { step, attempt } = decision;
+      // As the runner does: a start already recorded (the fork point fell after it) goes on.
+      const current = state.status === 'initial' ? undefined : stepStateOf(state, step);
+      const started = current?.status === 'running' && current.attempt === attempt;
+      const start: SagaEvent = {
+        type: 'StepStarted',
+        data: { step, attempt, idempotencyKey: `fork:${step}` },
+      };
+      return [...(started ? [] : [start]), finish(step, attempt)];
+    }
     case 'checkChildren':
       return decision.children.map(({ step }) => finish(step, 1));
     case 'resumeStep': {

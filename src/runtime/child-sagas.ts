@@ -2,14 +2,16 @@ import * as E from 'fp-ts/lib/Either.js';
 
 import type { StepBody, StepDefinition } from '../core/definition.js';
 import type { EventMetadata, SagaEvent } from '../core/events.js';
-import { replay } from '../core/evolve.js';
+import { describeHistoryFailure, replay } from '../core/evolve.js';
+import { toRecordedFailure } from '../core/failure.js';
 import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
 import { argsFor } from '../core/results.js';
 import type { SagaState, StartedSagaState } from '../core/state.js';
 import type { Clock } from '../ports/clock.js';
-import type { EventStore } from '../ports/event-store.js';
+import { describeEventDecodeFailure, type EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
 import { ENGINE_VERSION } from '../version.js';
+import { MAX_COMMAND_TRIES } from './operator-commands.js';
 import { describeStartSagaFailure, newEventId, startSaga } from './start-saga.js';
 
 /** What the child saga steps need. */
@@ -44,7 +46,17 @@ export async function startChildSaga(
   causationId: string | null,
 ): Promise<SagaEvent[]> {
   const childSagaId = childSagaIdOf(parent.sagaId, step.name);
-  const input = step.body.input(argsFor(parent, step));
+  const refuse = (reason: string): SagaEvent[] => {
+    const message = `the input of child saga ${step.body.saga.name}: ${reason}`;
+    const failure = { name: 'ChildSagaInputFailure', message };
+    return [{ type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } }];
+  };
+  let input: unknown;
+  try {
+    input = step.body.input(argsFor(parent, step));
+  } catch (thrown) {
+    return refuse(`its input function threw: ${toRecordedFailure(thrown).message}`);
+  }
   const child = await startSaga(deps, step.body.saga, input, {
     actor: parent.actor,
     sagaId: childSagaId,
@@ -53,20 +65,29 @@ export async function startChildSaga(
     parent: { sagaId: parent.sagaId, step: step.name },
   });
   if (E.isLeft(child) && child.left._tag !== 'SagaAlreadyStartedFailure') {
-    const reason = describeStartSagaFailure(child.left);
-    const message = `the input of child saga ${step.body.saga.name}: ${reason}`;
-    const failure = { name: 'ChildSagaInputFailure', message };
-    return [{ type: 'StepFailed', data: { step: step.name, attempt, failure, retryable: false } }];
+    return refuse(describeStartSagaFailure(child.left));
   }
   const data = { step: step.name, attempt, childSagaId, saga: step.body.saga.name };
   return [{ type: 'ChildSagaStarted', data }];
 }
 
-async function readChild(deps: ChildSagaDeps, childSagaId: SagaId): Promise<SagaState | undefined> {
+/**
+ * The child's state. A child whose history does not decode or fold is an error of the parent's
+ * run (its job fails and is tried again), never taken for a child still running: nothing would
+ * wake the parent.
+ */
+async function readChild(deps: ChildSagaDeps, childSagaId: SagaId): Promise<SagaState> {
   const events = await deps.store.readStream(sagaStreamName(childSagaId));
-  if (E.isLeft(events)) return undefined;
+  if (E.isLeft(events)) {
+    const reason = describeEventDecodeFailure(events.left);
+    throw new Error(`child saga ${childSagaId} cannot be read: ${reason}`);
+  }
   const state = replay(events.right);
-  return E.isRight(state) ? state.right : undefined;
+  if (E.isLeft(state)) {
+    const reason = describeHistoryFailure(state.left);
+    throw new Error(`child saga ${childSagaId} does not fold: ${reason}`);
+  }
+  return state.right;
 }
 
 /** The parent's events for a child that has ended; none while it runs. */
@@ -122,15 +143,16 @@ export async function compensateChildSaga(
   step: string,
   childSagaId: SagaId,
 ): Promise<SagaEvent[]> {
-  const child = await readChild(deps, childSagaId);
-  if (child?.status === 'initial' || child?.status === 'compensated') {
-    return [{ type: 'StepCompensated', data: { step } }];
-  }
-  if (child?.status === 'failed') {
-    return [{ type: 'StepCompensationFailed', data: { step, failure: child.failure } }];
-  }
-  const command = child && commandForChild(child, `parent saga ${parent.sagaId} is rolling back`);
-  if (child && command) {
+  for (let tries = 1; ; tries++) {
+    const child = await readChild(deps, childSagaId);
+    if (child.status === 'initial' || child.status === 'compensated') {
+      return [{ type: 'StepCompensated', data: { step } }];
+    }
+    if (child.status === 'failed') {
+      return [{ type: 'StepCompensationFailed', data: { step, failure: child.failure } }];
+    }
+    const command = commandForChild(child, `parent saga ${parent.sagaId} is rolling back`);
+    if (!command) return [];
     const metadata: EventMetadata = {
       actor: parent.actor,
       correlationId: parent.correlationId,
@@ -139,8 +161,18 @@ export async function compensateChildSaga(
       engineVersion: ENGINE_VERSION,
     };
     const recorded = { eventId: newEventId(deps.ids), metadata, event: command };
-    // A conflict means the child moved meanwhile; its end wakes the parent, which looks again.
-    await deps.store.appendToStream(sagaStreamName(childSagaId), [recorded], child.revision);
+    const appended = await deps.store.appendToStream(
+      sagaStreamName(childSagaId),
+      [recorded],
+      child.revision,
+    );
+    if (E.isRight(appended)) return [];
+    // The child moved meanwhile (it wrote a step): look again, since only its end wakes the
+    // parent and a child left uncancelled may never end.
+    if (tries >= MAX_COMMAND_TRIES) {
+      throw new Error(
+        `could not send ${command.type} to child saga ${childSagaId}: it kept moving`,
+      );
+    }
   }
-  return [];
 }

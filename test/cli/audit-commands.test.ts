@@ -190,6 +190,15 @@ describe('rewind audit', () => {
 describe('export, replay and import', () => {
   const file = join(tmpdir(), `rewind-export-${process.pid}.ndjson`);
 
+  it('exports no saga it cannot find, exiting 1 (not 3, which is for authorization)', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const run = await runCli(db, (io) =>
+      runExportCommand(io, [missing], { all: false, out: undefined, json: false }),
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.error).toContain(`saga ${missing} has no events`);
+  });
+
   it('exports NDJSON that replays offline and imports into another store with its hash chain', async () => {
     const exported = await runCli(db, (io) =>
       runExportCommand(io, [compensated], { all: false, out: file, json: false }),

@@ -4,11 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type AnySagaDefinition, defineSaga } from '../../src/core/definition.js';
 import type { RecordedEvent } from '../../src/core/events.js';
+import { replay } from '../../src/core/evolve.js';
 import { childSagaIdOf, type SagaId } from '../../src/core/ids.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { EventStore } from '../../src/ports/event-store.js';
 import { uuidGenerator } from '../../src/ports/ids.js';
 import { createSilentLogger } from '../../src/ports/logger.js';
+import { compensateChildSaga } from '../../src/runtime/child-sagas.js';
 import { advanceSaga } from '../../src/runtime/saga-runner.js';
 import { currentStepContext } from '../../src/runtime/step-context.js';
 import { appendCommand } from '../support/commands.js';
@@ -369,6 +371,73 @@ describe('child sagas', () => {
       'SagaCompensated',
     ]);
     expect(describeEvents(await historyOf(target, childId))).toContain('SagaCancelRequested');
+  });
+
+  it('sends its cancel again when the child moved between the look and the send', async () => {
+    engine = new TestEngine(db, [waitingParent, waitingChild]).run();
+    const sagaId = await start(engine, waitingParent, {});
+    const childId = childSagaIdOf(sagaId, 'hold');
+    await waitForHistory(engine, childId, (events) =>
+      describeEvents(events).includes('SagaHalted(hold)'),
+    );
+    await waitForHistory(engine, sagaId, (events) =>
+      describeEvents(events).includes('ChildSagaStarted(hold)'),
+    );
+    await engine.stopWorkers(0);
+    const { store } = engine.rewind;
+    const parent = replay(await historyOf(engine, sagaId));
+    if (E.isLeft(parent) || parent.right.status === 'initial') throw new Error('no parent');
+    // The first look at the child misses its last event, as if the child wrote it just after.
+    let stale = true;
+    const lagging: EventStore = {
+      ...store,
+      appendToStream: (...args) => store.appendToStream(...args),
+      readStream: async (stream, from) => {
+        const read = await store.readStream(stream, from);
+        if (!stale || E.isLeft(read)) return read;
+        stale = false;
+        return E.right(read.right.slice(0, -1));
+      },
+    };
+    const deps = { store: lagging, clock: systemClock, ids: uuidGenerator };
+    expect(await compensateChildSaga(deps, parent.right, 'hold', childId)).toEqual([]);
+    expect(stale).toBe(false);
+    expect(describeEvents(await historyOf(engine, childId))).toContain('SagaCancelRequested');
+  });
+
+  it('fails a child saga step whose input function throws, and rolls back', async () => {
+    const undone: string[] = [];
+    const saga = defineSaga({
+      name: 'bad-child-input',
+      version: 1,
+      input: t.type({}),
+      steps: (step) => {
+        const first = step('first', {
+          run: async () => ({}),
+          compensate: async () => {
+            undone.push('first');
+          },
+        });
+        const kid = step.child('kid', {
+          after: [first],
+          saga: waitingChild,
+          input: () => {
+            throw new Error('no address on file');
+          },
+        });
+        return [first, kid];
+      },
+    });
+    const target = run([saga, waitingChild]);
+    const sagaId = await start(target, saga, {});
+    expect(await target.waitForSagas([sagaId])).toEqual(['compensated']);
+    const failed = (await historyOf(target, sagaId)).find((e) => e.event.type === 'StepFailed');
+    expect(failed?.event.data).toMatchObject({
+      step: 'kid',
+      failure: { name: 'ChildSagaInputFailure' },
+    });
+    expect(JSON.stringify(failed?.event.data)).toContain('no address on file');
+    expect(undone).toEqual(['first']);
   });
 
   /**
