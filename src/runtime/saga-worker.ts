@@ -223,16 +223,17 @@ export class SagaWorker {
    */
   async #refuse(job: LeasedJob, failure: SagaRunFailure, log: Logger): Promise<void> {
     const recorded = { name: failure._tag, message: describeSagaRunFailure(failure) };
-    log.error({ failure }, 'saga cannot run');
     switch (failure._tag) {
       case 'DefinitionMissingFailure':
       case 'DefinitionChangedFailure': {
+        log.warn({ failure }, 'saga handed back: its definition is not registered here');
         const delay = this.#options.unknownSagaDelayMs ?? 5000;
         const retryAt = new Date((this.#options.clock ?? systemClock).now().getTime() + delay);
         await failJob(this.#options.sql, job, recorded, { retryAt });
         return;
       }
       default:
+        log.error({ failure }, 'saga cannot run');
         await failJob(this.#options.sql, job, recorded, { discard: true });
     }
   }
