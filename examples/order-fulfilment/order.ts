@@ -91,5 +91,10 @@ export function decodeOrdersCsv(
 export async function readOrders(path: string): Promise<readonly OrderInput[]> {
   const decoded = decodeOrdersCsv(await readFile(path, 'utf8'), path);
   if (E.isLeft(decoded)) throw new CsvError(decoded.left.problems);
+  // A file of no orders (a header alone, or a stray line) is a mistake, not an empty run: it
+  // would reset the shop for nothing.
+  if (decoded.right.length === 0) {
+    throw new CsvError([{ file: path, line: 1, field: null, message: 'holds no orders' }]);
+  }
   return decoded.right;
 }

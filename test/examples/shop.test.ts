@@ -411,6 +411,20 @@ describe('readOrders', () => {
       await rm(folder, { recursive: true });
     }
   });
+
+  it('rejects a file that holds no orders, a header alone', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'rewind-orders-'));
+    const path = join(folder, 'orders.csv');
+    await writeFile(path, 'order_id,customer_email,sku,quantity,amount_cents,card_token,country\n');
+
+    try {
+      const error = await catchRejection(readOrders(path));
+
+      expect(String(error)).toContain(`${path}:1: holds no orders`);
+    } finally {
+      await rm(folder, { recursive: true });
+    }
+  });
 });
 
 describe('the committed input', () => {
