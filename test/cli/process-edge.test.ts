@@ -32,12 +32,13 @@ describe('the rewind command at the process edge', () => {
     expect(result.stderr).not.toContain('    at ');
   });
 
-  it('ends a demo of no orders at once', () => {
+  it('refuses a demo of no orders, naming the file, before it resets the shop', () => {
     const file = join(dataDir, 'empty.csv');
     writeFileSync(file, 'order_id,customer_email,sku,quantity,amount_cents,card_token,country\n');
     const result = rewind(['demo', '--orders', file]);
-    expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/orders: +0/);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`${file}:1: holds no orders`);
+    expect(result.stdout).not.toMatch(/completed/);
   });
 
   it('refuses a bad LOG_LEVEL and an EVENTSTORE_URL it cannot serve, saying which', () => {
