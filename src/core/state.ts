@@ -144,6 +144,18 @@ export function isTerminal(state: SagaState): boolean {
   );
 }
 
+/** The status of a saga that has ended; throws for one that has not. */
+export function terminalStatus(state: StartedSagaState): 'completed' | 'compensated' | 'failed' {
+  switch (state.status) {
+    case 'completed':
+    case 'compensated':
+    case 'failed':
+      return state.status;
+    default:
+      throw new Error(`saga ${state.sagaId} is ${state.status}, not terminal`);
+  }
+}
+
 /** The name of the `index`-th element of map step `step`. */
 export function mapElementName(step: string, index: number): string {
   return `${step}[${index}]`;

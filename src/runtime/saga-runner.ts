@@ -13,13 +13,14 @@ import {
   type SagaState,
   type StartedSagaState,
   stepStateOf,
+  terminalStatus,
 } from '../core/state.js';
 import type { Clock } from '../ports/clock.js';
 import type { EventDecodeFailure, EventStore } from '../ports/event-store.js';
 import type { IdGenerator } from '../ports/ids.js';
 import { checkChildSaga, startChildSaga } from './child-sagas.js';
 import { runCompensation } from './run-compensation.js';
-import type { SagaNotification } from './saga-notification.js';
+import { announceAttempt, type SagaNotification } from './saga-notification.js';
 import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
 import { type AttemptOutcome, runAttempt } from './step-attempt.js';
 import { requestHalt } from './step-context.js';
@@ -465,23 +466,8 @@ class SagaRun {
       const data = { step: run.step, attempt: run.attempt, reason: 'worker shutdown' };
       return [{ event: { type: 'StepInterrupted', data }, at: outcome.at }];
     }
-    this.#announce(run.step, outcome);
+    announceAttempt(this.deps, this.sagaId, run.step, outcome);
     return outcome.events.map((event) => ({ event, at: outcome.at }));
-  }
-
-  #announce(step: string, outcome: AttemptOutcome): void {
-    const first = outcome.events[0]?.type;
-    if (first === 'StepCompleted' || first === 'StepRecovered') {
-      this.deps.notify?.({ type: 'saga:step:completed', sagaId: this.sagaId, step });
-    } else if (first === 'SagaHalted') {
-      this.deps.notify?.({ type: 'saga:halted', sagaId: this.sagaId, step });
-    } else if (outcome.failure) {
-      const { failure, retryAt } = outcome;
-      this.deps.notify?.({ type: 'saga:step:failed', sagaId: this.sagaId, step, failure, retryAt });
-      const log = this.deps.logger.child({ sagaId: this.sagaId, step });
-      if (retryAt) log.warn({ err: failure, retryAt }, 'step retry scheduled');
-      else log.debug({ err: failure }, 'step failed');
-    }
   }
 
   async #compensate(
@@ -499,17 +485,6 @@ class SagaRun {
 
 function parentData(state: StartedSagaState) {
   return state.parent ? { parent: state.parent } : {};
-}
-
-function terminalStatus(state: StartedSagaState): 'completed' | 'compensated' | 'failed' {
-  switch (state.status) {
-    case 'completed':
-    case 'compensated':
-    case 'failed':
-      return state.status;
-    default:
-      throw new Error(`saga ${state.sagaId} is ${state.status}, not terminal`);
-  }
 }
 
 /**
