@@ -1,6 +1,3 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import * as E from 'fp-ts/lib/Either.js';
 
 import { createOrderSaga } from '../../examples/order-fulfilment/saga.js';
@@ -29,24 +26,6 @@ export function isSagaDefinition(value: unknown): value is AnySagaDefinition {
 }
 
 /**
- * The saga definitions a module exports: every export that is a definition, or an array of
- * them (`export const sagas = [a, b]`), the default export included. Rejects with what the
- * import threw; {@link importSagasModule} turns that into a refusal.
- */
-export async function importSagaDefinitions(path: string): Promise<AnySagaDefinition[]> {
-  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
-  if (typeof loaded !== 'object' || loaded === null) return [];
-  const found: AnySagaDefinition[] = [];
-  for (const value of Object.values(loaded)) {
-    const candidates: unknown[] = Array.isArray(value) ? value : [value];
-    for (const candidate of candidates) {
-      if (isSagaDefinition(candidate) && !found.includes(candidate)) found.push(candidate);
-    }
-  }
-  return found;
-}
-
-/**
  * The saga definitions of the `--sagas` module of `command`, or none when it is not given; left
  * with a sentence naming the file when it is missing, throws on import or exports none. Every
  * command that takes `--sagas` (verify, plan, fork, worker) loads it through this, before it
@@ -61,7 +40,7 @@ export async function importSagasModule(
     {
       name: `${command}: --sagas`,
       what: 'saga definitions',
-      importDefinitions: importSagaDefinitions,
+      is: isSagaDefinition,
     },
     path,
   );

@@ -1,4 +1,6 @@
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import * as E from 'fp-ts/lib/Either.js';
 
@@ -8,8 +10,25 @@ export interface UserModuleOption<Definition> {
   readonly name: string;
   /** What the module must export at least one of: `saga definitions`. */
   readonly what: string;
-  /** Imports the module at a path and picks out what it exports of that kind. */
-  readonly importDefinitions: (path: string) => Promise<readonly Definition[]>;
+  /** Whether an exported value is one of those. */
+  readonly is: (value: unknown) => value is Definition;
+}
+
+/**
+ * What the module at `path` exports of a kind: every export that `is` one, or an array of them
+ * (`export const sagas = [a, b]`), the default export included, each once. Rejects with what
+ * the import threw.
+ */
+async function importExportsOf<Definition>(
+  path: string,
+  is: (value: unknown) => value is Definition,
+): Promise<Definition[]> {
+  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
+  if (typeof loaded !== 'object' || loaded === null) return [];
+  const exported = Object.values(loaded).flatMap((value: unknown) =>
+    Array.isArray(value) ? value : [value],
+  );
+  return [...new Set(exported.filter(is))];
 }
 
 function messageOf(error: unknown): string {
@@ -34,7 +53,7 @@ export async function importUserModule<Definition>(
   if (!found.isFile()) return E.left(`${where}: not a file`);
 
   // A module that throws while it loads is the user's input, not our crash: say which and why.
-  const imported = await option.importDefinitions(path).then(
+  const imported = await importExportsOf(path, option.is).then(
     (found) => E.right(found),
     (error: unknown) => E.left(messageOf(error)),
   );

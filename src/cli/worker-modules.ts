@@ -1,6 +1,3 @@
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { WorkerDefinition } from '../queue/worker/define-worker.js';
@@ -22,19 +19,6 @@ export function isWorkerDefinition(value: unknown): value is WorkerDefinition<ne
   );
 }
 
-/**
- * The plain job workers a module exports: every export that is a worker definition, or an
- * array of them, the default export included.
- */
-export async function importWorkerDefinitions(path: string): Promise<WorkerDefinition<never>[]> {
-  const loaded: unknown = await import(pathToFileURL(resolve(path)).href);
-  if (typeof loaded !== 'object' || loaded === null) return [];
-  const exported = Object.values(loaded).flatMap((value: unknown) =>
-    Array.isArray(value) ? value : [value],
-  );
-  return [...new Set(exported.filter(isWorkerDefinition))];
-}
-
 /** The plain job workers of the `--workers` module, by queue. */
 export async function loadWorkersModule(
   path: string,
@@ -43,7 +27,7 @@ export async function loadWorkersModule(
     {
       name: 'worker: --workers',
       what: 'job workers (defineWorker)',
-      importDefinitions: importWorkerDefinitions,
+      is: isWorkerDefinition,
     },
     path,
   );
