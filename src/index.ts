@@ -91,8 +91,9 @@ export type {
   SqlRow,
 } from './ports/sql.js';
 export { type BatchWriteResult, completeJobs, extendLeases } from './queue/batch-writes.js';
-export { type ClaimedJobs, type ClaimJobsOptions, claimJobs } from './queue/claim-jobs.js';
+export { type ClaimJobsOptions, claimJobs } from './queue/claim-jobs.js';
 export { claimJobsWithGlobalLimit, type GlobalLimitClaimOptions } from './queue/claim-limited.js';
+export type { ClaimedJobs } from './queue/claimed-jobs.js';
 export {
   type CronSchedule,
   cronJobKey,

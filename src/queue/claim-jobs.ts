@@ -1,11 +1,8 @@
-import * as E from 'fp-ts/lib/Either.js';
-
 import type { Logger } from '../core/logger.js';
 import { createSilentLogger } from '../ports/logger.js';
 import type { SqlExecutor } from '../ports/sql.js';
+import { type ClaimedJobs, decodeClaim } from './claimed-jobs.js';
 import { JOB_LEASE_EXPIRED, type LeasedJob } from './job.js';
-import type { JobDecodeFailure } from './job-row.js';
-import { decodeLeasedJobRow } from './leased-job-row.js';
 import { CLAIM_JOBS } from './sql/claim-jobs.js';
 
 /** Options of {@link claimJobs}. */
@@ -22,17 +19,6 @@ export interface ClaimJobsOptions {
   readonly logger?: Logger;
 }
 
-/** What {@link claimJobs} took. */
-export interface ClaimedJobs {
-  /** The jobs now held by the worker, in claim order (priority, scheduled_at, id). */
-  readonly jobs: readonly LeasedJob[];
-  /**
-   * Rows that were claimed but do not decode. Each stays executing until its lease expires and is
-   * then reported again at the next claim: a person must repair or delete the row.
-   */
-  readonly malformed: readonly JobDecodeFailure[];
-}
-
 function checkOptions(options: ClaimJobsOptions): void {
   if (!Number.isInteger(options.limit) || options.limit < 1) {
     throw new RangeError(`claimJobs: limit must be a positive integer, got ${options.limit}`);
@@ -40,13 +26,6 @@ function checkOptions(options: ClaimJobsOptions): void {
   if (!Number.isFinite(options.leaseMs) || options.leaseMs <= 0) {
     throw new RangeError(`claimJobs: leaseMs must be positive, got ${options.leaseMs}`);
   }
-}
-
-function compareClaimOrder(a: LeasedJob, b: LeasedJob): number {
-  if (a.priority !== b.priority) return a.priority - b.priority;
-  const byTime = a.scheduledAt.getTime() - b.scheduledAt.getTime();
-  if (byTime !== 0) return byTime;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 // One line per claim, not per job: a claim takes hundreds of short jobs at a time. A rescue is
@@ -109,14 +88,7 @@ export async function claimJobs(
   const { queue, workerId, limit, leaseMs } = options;
   const result = await claimRows(executor, [queue, limit, workerId, leaseMs]);
 
-  const jobs: LeasedJob[] = [];
-  const malformed: JobDecodeFailure[] = [];
-  for (const row of result.rows) {
-    const decoded = decodeLeasedJobRow(row);
-    if (E.isRight(decoded)) jobs.push(decoded.right);
-    else malformed.push(decoded.left);
-  }
-  jobs.sort(compareClaimOrder);
+  const { jobs, malformed } = decodeClaim(result.rows[0], queue, workerId);
 
   for (const failure of malformed) logger.error({ ...failure, queue }, 'claimed job is malformed');
   logClaimed(logger, queue, jobs);

@@ -1,7 +1,8 @@
 import * as t from 'io-ts';
 
 import type { SqlClient } from '../ports/sql.js';
-import { type ClaimedJobs, type ClaimJobsOptions, claimJobs } from './claim-jobs.js';
+import { type ClaimJobsOptions, claimJobs } from './claim-jobs.js';
+import type { ClaimedJobs } from './claimed-jobs.js';
 import { decodeWrittenJobRow } from './job-row.js';
 import { COUNT_LIVE_LEASES, LOCK_QUEUE } from './sql/global-limit.js';
 
