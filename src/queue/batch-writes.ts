@@ -20,16 +20,16 @@ export interface BatchWriteResult {
   readonly lost: readonly JobId[];
 }
 
-/** An id or a lease token as the database writes them: digits, or a UUID. */
-const PLAIN_ELEMENT = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
-
 /**
- * The ids or lease tokens of held jobs as one text array literal. They need no quoting, and the
- * driver's own serialisation escapes every element through a regular expression, a cost a worker
- * pays for every job it completes. A value of any other form is left to the driver.
+ * The parameters of a held batch (`HELD_BATCH`): the ids as one array literal, and a JSON object
+ * from each id to its lease token. Both are plain text built here, where the driver would escape
+ * every element of an array through a regular expression, a cost a worker pays for every job.
  */
-function toArrayParam(values: readonly string[]): string | readonly string[] {
-  return values.every((value) => PLAIN_ELEMENT.test(value)) ? `{${values.join(',')}}` : values;
+export function toHeldBatchParams(leases: readonly JobLease[]): [string, string] {
+  const ids = leases.map((lease) => lease.id.toString());
+  const tokens: Record<string, string> = {};
+  for (const lease of leases) tokens[lease.id.toString()] = lease.leaseToken;
+  return [`{${ids.join(',')}}`, JSON.stringify(tokens)];
 }
 
 async function runHeldWrite(
@@ -39,10 +39,7 @@ async function runHeldWrite(
   extra: readonly unknown[],
 ): Promise<BatchWriteResult> {
   if (leases.length === 0) return { changed: [], lost: [] };
-  const ids = leases.map((lease) => lease.id.toString());
-  const tokens = leases.map((lease) => lease.leaseToken);
-  const params = [toArrayParam(ids), toArrayParam(tokens), ...extra];
-  const result = await executor.query(statement, params);
+  const result = await executor.query(statement, [...toHeldBatchParams(leases), ...extra]);
   if (result.rows.length === 0) return { changed: leases.map((lease) => lease.id), lost: [] };
   const gone = new Set(result.rows.map((row) => decodeWrittenJobRow(LostRow, row).id));
   const held = leases.map((lease) => lease.id);

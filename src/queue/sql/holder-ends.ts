@@ -1,4 +1,5 @@
 import { JOB_CANCELLED } from '../operate-jobs.js';
+import { HELD_BATCH } from './batch-writes.js';
 import { JOB_COLUMNS } from './job-columns.js';
 
 /** The `name` of the `errors` entry of a job whose worker stopped before its handler did. */
@@ -36,14 +37,10 @@ RETURNING ${JOB_COLUMNS}`;
 
 /**
  * Hands back held jobs that never started (a worker's prefetched jobs at shutdown), as if they
- * had not been claimed: `attempt` goes back down, so the claim costs nothing. $1 are the ids
- * (`bigint[]`), $2 their lease tokens (`uuid[]`).
+ * had not been claimed: `attempt` goes back down, so the claim costs nothing. $1 and $2 as in
+ * {@link HELD_BATCH}.
  */
 export const UNCLAIM_JOBS = `
-UPDATE rewind_jobs AS job SET
-  state = 'available',
-  attempt = job.attempt - 1,
-  lease_expires_at = NULL
-FROM unnest($1::bigint[], $2::uuid[]) AS held(id, token)
-WHERE job.id = held.id AND job.state = 'executing' AND job.lease_token = held.token
-RETURNING job.id`;
+UPDATE rewind_jobs SET state = 'available', attempt = attempt - 1, lease_expires_at = NULL
+WHERE ${HELD_BATCH}
+RETURNING id`;

@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { SqlExecutor } from '../../ports/sql.js';
+import { toHeldBatchParams } from '../batch-writes.js';
 import { type FailJobOptions, failJob, snoozeJob } from '../finish-job.js';
 import { Job, type LeasedJob } from '../job.js';
 import { type LeaseLostFailure, runFencedWrite } from '../lease.js';
@@ -127,6 +128,5 @@ export async function unclaimJobs(
   jobs: readonly LeasedJob[],
 ): Promise<void> {
   if (jobs.length === 0) return;
-  const ids = jobs.map((job) => job.id.toString());
-  await executor.query(UNCLAIM_JOBS, [ids, jobs.map((job) => job.leaseToken)]);
+  await executor.query(UNCLAIM_JOBS, toHeldBatchParams(jobs));
 }
