@@ -60,16 +60,20 @@ async function planOf(
   });
 }
 
-// The moment the statistics are most wrong: a bulk insert analysed while nothing executed, then
-// hundreds of jobs claimed at once.
+// The moment the statistics are most wrong: a backlog inserted and analysed while nothing
+// executed, then all of it claimed.
 beforeAll(async () => {
   db = await createTestDatabase();
   const queue = createQueueName();
   const jobs = Array.from({ length: 4000 }, () => ({ queue, kind: 'noop', args: {} }));
   await insertJobs(db.sql, jobs);
   await db.sql.exec('ANALYZE rewind_jobs');
-  const claimed = await claimJobs(db.sql, { queue, workerId: 'w', limit: 500, leaseMs: 30_000 });
-  held = [...claimed.jobs];
+  const claims: LeasedJob[][] = [];
+  for (let claim = 0; claim < 8; claim++) {
+    const options = { queue, workerId: 'w', limit: 500, leaseMs: 30_000 };
+    claims.push([...(await claimJobs(db.sql, options)).jobs]);
+  }
+  held = claims[0] ?? [];
 }, 60_000);
 
 afterAll(async () => {
