@@ -6,9 +6,16 @@
  *   (b) latency: 1,000 jobs inserted one after another into an idle, running worker: the time
  *       from the insert call to the handler's start, p50 and p99.
  *
+ * The drains go in rounds, each round one drain of every system in turn on a fresh schema, so a
+ * noisy spell of a shared machine falls on all of them rather than on one; the table gives each
+ * system's median, and the ratio of Rewind to graphile-worker (batched) is also given round by
+ * round. A drain is cut off after 30 s and reported over the jobs it finished; a system whose
+ * drain took over 10 s is not drained again (pg-boss), so the run stays within a few minutes.
+ *
  * Run: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/queue.ts`
- * (optional: BENCH_JOBS, BENCH_LATENCY_JOBS, BENCH_ROUNDS, BENCH_ONLY=bench_rewind,bench_gw_batched). Each drain is cut off after 30 s and reported over
- * the jobs it finished, so the whole run stays within a few minutes.
+ * Optional: BENCH_JOBS, BENCH_LATENCY_JOBS, BENCH_ROUNDS (default 5), and BENCH_ONLY, a comma list
+ * of schema names (bench_rewind, bench_rewind_batched, bench_gw_default, bench_gw_batched,
+ * bench_pgboss).
  */
 import pg from 'pg';
 
@@ -18,7 +25,7 @@ const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test
 const DRAIN_JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 1000);
 const CONCURRENCY = 10;
-const DRAIN_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DRAIN_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 // pg-boss waits its polling interval (0.5 s at least) between fetches, so it is cut off early.
 const DRAIN_CUTOFF_MS = 30_000;
 
@@ -28,6 +35,8 @@ interface Result {
   readonly drained: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** The drain rate of each round, in order. */
+  readonly rounds: readonly number[];
 }
 
 async function resetSchema(schema: string): Promise<void> {
@@ -104,40 +113,80 @@ async function measureLatency(system: QueueUnderTest): Promise<{ p50: number; p9
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
 
-async function benchmark(
-  schema: string,
-  create: (schema: string) => Promise<QueueUnderTest>,
-): Promise<Result> {
-  // The best of up to DRAIN_ROUNDS drains, each on a fresh schema: the machine may be shared, and
-  // the best round is the least disturbed one. A drain that takes long is not repeated.
-  let drain = { rate: 0, drained: 0 };
-  let name = '';
-  for (let round = 0; round < DRAIN_ROUNDS; round++) {
-    await resetSchema(schema);
-    const drainSystem = await create(schema);
-    name = drainSystem.name;
-    const startedAt = performance.now();
-    const measured = await measureDrain(drainSystem);
-    await drainSystem.close();
-    if (measured.rate > drain.rate) drain = measured;
-    if (performance.now() - startedAt > 10_000) break;
-  }
+type System = readonly [schema: string, create: (schema: string) => Promise<QueueUnderTest>];
 
+interface Drain {
+  readonly rate: number;
+  readonly drained: number;
+}
+
+async function drainOnce([schema, create]: System): Promise<Drain & { name: string }> {
   await resetSchema(schema);
-  const latencySystem = await create(schema);
-  const latency = await measureLatency(latencySystem);
-  await latencySystem.close();
-  await dropSchema(schema);
+  const system = await create(schema);
+  const measured = await measureDrain(system);
+  await system.close();
+  return { ...measured, name: system.name };
+}
 
-  const result = {
-    name,
-    jobsPerSecond: drain.rate,
-    drained: drain.drained,
-    p50Ms: latency.p50,
-    p99Ms: latency.p99,
-  };
-  process.stderr.write(`${JSON.stringify(result)}\n`);
-  return result;
+async function measureLatencyOf([schema, create]: System): Promise<{ p50: number; p99: number }> {
+  await resetSchema(schema);
+  const system = await create(schema);
+  const latency = await measureLatency(system);
+  await system.close();
+  await dropSchema(schema);
+  return latency;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? Number.NaN)
+    : ((sorted[middle - 1] ?? Number.NaN) + (sorted[middle] ?? Number.NaN)) / 2;
+}
+
+/**
+ * Drains every system once per round, by schema: its name and the drains of each round. A system
+ * whose drain took over 10 s sits out the later rounds.
+ */
+async function drainInRounds(
+  systems: readonly System[],
+): Promise<Map<string, { name: string; drains: Drain[] }>> {
+  const bySchema = new Map<string, { name: string; drains: Drain[] }>();
+  const slow = new Set<string>();
+  for (let round = 1; round <= DRAIN_ROUNDS; round++) {
+    for (const system of systems) {
+      const [schema] = system;
+      if (slow.has(schema)) continue;
+      const startedAt = performance.now();
+      const { name, ...drain } = await drainOnce(system);
+      if (performance.now() - startedAt > 10_000) slow.add(schema);
+      const drains = [...(bySchema.get(schema)?.drains ?? []), drain];
+      bySchema.set(schema, { name, drains });
+      process.stderr.write(`round ${round}: ${name} ${drain.rate.toFixed(0)} jobs/s\n`);
+    }
+  }
+  return bySchema;
+}
+
+async function benchmark(systems: readonly System[]): Promise<Result[]> {
+  const bySchema = await drainInRounds(systems);
+  const results: Result[] = [];
+  for (const system of systems) {
+    const latency = await measureLatencyOf(system);
+    const { name, drains } = bySchema.get(system[0]) ?? { name: system[0], drains: [] };
+    const result = {
+      name,
+      jobsPerSecond: median(drains.map((drain) => drain.rate)),
+      drained: Math.min(...drains.map((drain) => drain.drained)),
+      p50Ms: latency.p50,
+      p99Ms: latency.p99,
+      rounds: drains.map((drain) => drain.rate),
+    };
+    process.stderr.write(`${JSON.stringify(result)}\n`);
+    results.push(result);
+  }
+  return results;
 }
 
 function formatRow(cells: readonly string[], widths: readonly number[]): string {
@@ -151,7 +200,8 @@ function ratio(a: number, b: number): string {
 function printTable(results: readonly Result[]): void {
   const plain = results.find((result) => result.name === 'Rewind (default)');
   const batched = results.find((result) => result.name.startsWith('Rewind (prefetch'));
-  if (!plain || !batched) throw new Error('no Rewind results');
+  const graphile = results.find((result) => result.name === 'graphile-worker (batched)');
+  if (!plain) throw new Error('no Rewind (default) result');
   const header = [
     'system',
     'drain jobs/s',
@@ -165,7 +215,7 @@ function printTable(results: readonly Result[]): void {
     result.name + (result.drained < DRAIN_JOBS ? ` (${result.drained} jobs in the cut-off)` : ''),
     result.jobsPerSecond.toFixed(0),
     ratio(plain.jobsPerSecond, result.jobsPerSecond),
-    ratio(batched.jobsPerSecond, result.jobsPerSecond),
+    batched ? ratio(batched.jobsPerSecond, result.jobsPerSecond) : '-',
     result.p50Ms.toFixed(2),
     result.p99Ms.toFixed(2),
     ratio(plain.p50Ms, result.p50Ms),
@@ -173,25 +223,25 @@ function printTable(results: readonly Result[]): void {
   const widths = header.map((cell, i) =>
     Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)),
   );
-  console.log(
-    `\n${DRAIN_JOBS} no-op jobs drained at concurrency ${CONCURRENCY}; latency over ${LATENCY_JOBS} single inserts\n`,
-  );
+  console.log(`\n${DRAIN_JOBS} no-op jobs drained at concurrency ${CONCURRENCY}, median of`);
+  console.log(`${DRAIN_ROUNDS} rounds; latency over ${LATENCY_JOBS} single inserts\n`);
   console.log(formatRow(header, widths));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const row of rows) console.log(formatRow(row, widths));
+  if (graphile) {
+    const perRound = plain.rounds.map((rate, i) => ratio(rate, graphile.rounds[i] ?? Number.NaN));
+    console.log(
+      `\nRewind (default) / graphile-worker (batched), round by round: ${perRound.join(' ')}`,
+    );
+  }
 }
 
 const ONLY = process.env.BENCH_ONLY?.split(',');
-const systems: [string, (schema: string) => Promise<QueueUnderTest>][] = [
+const systems: System[] = [
   ['bench_rewind', (schema) => createRewind(URL, schema, undefined)],
   ['bench_rewind_batched', (schema) => createRewind(URL, schema, 490)],
   ['bench_gw_default', (schema) => createGraphile(URL, schema, false)],
   ['bench_gw_batched', (schema) => createGraphile(URL, schema, true)],
   ['bench_pgboss', (schema) => createPgBoss(URL, schema)],
 ];
-const results: Result[] = [];
-for (const [schema, create] of systems) {
-  if (ONLY && !ONLY.includes(schema)) continue;
-  results.push(await benchmark(schema, create));
-}
-if (!ONLY) printTable(results);
+printTable(await benchmark(systems.filter(([schema]) => !ONLY || ONLY.includes(schema))));

@@ -26,10 +26,35 @@ export interface BatchWriteResult {
  * every element of an array through a regular expression, a cost a worker pays for every job.
  */
 export function toHeldBatchParams(leases: readonly JobLease[]): [string, string] {
-  const ids = leases.map((lease) => lease.id.toString());
-  const tokens: Record<string, string> = {};
-  for (const lease of leases) tokens[lease.id.toString()] = lease.leaseToken;
-  return [`{${ids.join(',')}}`, JSON.stringify(tokens)];
+  let ids = '';
+  let tokens = '';
+  for (const lease of leases) {
+    const separator = ids === '' ? '' : ',';
+    const id = lease.id.toString();
+    ids += separator + id;
+    // An object keyed by the ids would be an array-like object to V8, slow to build and to
+    // stringify; the ids are digits and need no escaping.
+    tokens += `${separator}"${id}":${JSON.stringify(lease.leaseToken)}`;
+  }
+  return [`{${ids}}`, `{${tokens}}`];
+}
+
+/**
+ * The leases in rounds within which no job appears twice: a JSON object holds one token per id.
+ * A job can appear twice only when a run that lost its lease and the run that rescued it end in
+ * the same batch; each round is then one statement.
+ */
+function splitRepeatedJobs(leases: readonly JobLease[]): JobLease[][] {
+  const rounds: JobLease[][] = [];
+  const seen = new Map<JobLease['id'], number>();
+  for (const lease of leases) {
+    const round = seen.get(lease.id) ?? 0;
+    seen.set(lease.id, round + 1);
+    const jobs = rounds[round] ?? [];
+    jobs.push(lease);
+    rounds[round] = jobs;
+  }
+  return rounds;
 }
 
 async function runHeldWrite(
@@ -38,12 +63,14 @@ async function runHeldWrite(
   leases: readonly JobLease[],
   extra: readonly unknown[],
 ): Promise<BatchWriteResult> {
-  if (leases.length === 0) return { changed: [], lost: [] };
-  const result = await executor.query(statement, [...toHeldBatchParams(leases), ...extra]);
-  if (result.rows.length === 0) return { changed: leases.map((lease) => lease.id), lost: [] };
-  const gone = new Set(result.rows.map((row) => decodeWrittenJobRow(LostRow, row).id));
-  const held = leases.map((lease) => lease.id);
-  return { changed: held.filter((id) => !gone.has(id)), lost: held.filter((id) => gone.has(id)) };
+  const changed: JobLease['id'][] = [];
+  const lost: JobLease['id'][] = [];
+  for (const round of splitRepeatedJobs(leases)) {
+    const result = await executor.query(statement, [...toHeldBatchParams(round), ...extra]);
+    const gone = new Set(result.rows.map((row) => decodeWrittenJobRow(LostRow, row).id));
+    for (const lease of round) (gone.has(lease.id) ? lost : changed).push(lease.id);
+  }
+  return { changed, lost };
 }
 
 /**

@@ -96,6 +96,23 @@ describe('leases', () => {
     });
   });
 
+  it('completes a rescued job in a batch that also holds the run that lost it', async () => {
+    const queue = createQueueName();
+    const stale = await insertAndClaim(queue);
+    await expireLease(db.sql, stale.id);
+    const rescued = await claimOne(queue, 'worker-a');
+    if (!rescued) throw new Error('not rescued');
+
+    const completed = await completeJobs(db.sql, [rescued, stale]);
+
+    expect(completed).toEqual({ changed: [stale.id], lost: [stale.id] });
+    expect(await readJob(db.sql, stale.id)).toMatchObject({
+      state: 'completed',
+      attempt: 2,
+      lostAttempts: 1,
+    });
+  });
+
   it('keeps a job from being rescued while its holder extends the lease', async () => {
     const queue = createQueueName();
     const job = await insertAndClaim(queue);
