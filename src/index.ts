@@ -115,6 +115,7 @@ export {
 } from './queue/finish-job.js';
 export { type DuplicateJob, type InsertJobsResult, insertJobs } from './queue/insert-jobs.js';
 export { Job, type JobError, JobId, JobState, LeasedJob, type NewJob } from './queue/job.js';
+export { JobPruner, type JobPrunerOptions } from './queue/job-pruner.js';
 export type { JobDecodeFailure } from './queue/job-row.js';
 export { extendLease, type JobLease, type LeaseLostFailure } from './queue/lease.js';
 export {

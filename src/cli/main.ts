@@ -80,10 +80,11 @@ program
   .command('worker')
   .description('run the projector, saga worker and job workers until SIGTERM or SIGINT')
   .option('--sagas <module>', 'a module exporting saga definitions to run')
-  .option('--workers <module>', 'a module exporting job workers (defineWorker) to run')
+  .option('--workers <module>', 'a module exporting job workers (defineWorker) and cron schedules')
   .option('--queue <name...>', 'run only these queues (default: all of them)')
   .option('--concurrency <n>', 'jobs run at once by each queue (default: 10)')
   .option('--grace-ms <ms>', 'how long running jobs may finish after a signal (default: 10000)')
+  .option('--retention-ms <ms>', 'how long ended jobs are kept (default: 604800000, 7 days)')
   .action((options: WorkerCommandOptions) => runCommand((io) => runWorkerCommand(io, options)));
 
 await parseCommandLine(program, process.argv);

@@ -5,24 +5,17 @@ import { Shop } from '../../examples/order-fulfilment/shop.js';
 import type { AnySagaDefinition } from '../core/definition.js';
 import type { SqlClient } from '../ports/sql.js';
 import { SagaRegistry } from '../runtime/saga-registry.js';
-import { importUserModule } from './user-module.js';
+import { hasFields, importUserModule } from './user-module.js';
 
 /** Whether a value is a saga definition as {@link defineSaga} builds it. */
 export function isSagaDefinition(value: unknown): value is AnySagaDefinition {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    'name' in value &&
-    typeof value.name === 'string' &&
-    'version' in value &&
-    typeof value.version === 'number' &&
-    'hash' in value &&
-    typeof value.hash === 'string' &&
-    'steps' in value &&
-    Array.isArray(value.steps) &&
-    'stepNamed' in value &&
-    typeof value.stepNamed === 'function'
-  );
+  return hasFields(value, {
+    name: 'string',
+    version: 'number',
+    hash: 'string',
+    steps: 'array',
+    stepNamed: 'function',
+  });
 }
 
 /**

@@ -14,6 +14,22 @@ export interface UserModuleOption<Definition> {
   readonly is: (value: unknown) => value is Definition;
 }
 
+/** The `typeof` of a field that {@link hasFields} checks, or `array`. */
+type FieldKind = 'string' | 'number' | 'function' | 'array';
+
+/**
+ * Whether `value` is an object with each of `fields` of its kind: how the loaders below tell a
+ * saga definition, a job worker or a cron schedule among a module's exports.
+ */
+export function hasFields(value: unknown, fields: Readonly<Record<string, FieldKind>>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(fields).every(([field, kind]) => {
+    // Inherited fields count too: a definition may keep its methods on a prototype.
+    const found: unknown = Reflect.get(value, field);
+    return kind === 'array' ? Array.isArray(found) : typeof found === kind;
+  });
+}
+
 /**
  * What the module at `path` exports of a kind: every export that `is` one, or an array of them
  * (`export const sagas = [a, b]`), the default export included, each once. Rejects with what

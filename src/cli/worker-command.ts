@@ -4,6 +4,9 @@ import { SAGA_QUEUE } from '../../projections/job-feeder.js';
 import type { AnySagaDefinition } from '../core/definition.js';
 import type { Logger } from '../core/logger.js';
 import type { SqlClient } from '../ports/sql.js';
+import type { CronSchedule } from '../queue/cron/cron-schedule.js';
+import { CronScheduler } from '../queue/cron/cron-scheduler.js';
+import { JobPruner } from '../queue/job-pruner.js';
 import { dispatchJobs, type WorkerDefinition } from '../queue/worker/define-worker.js';
 import { JobWorker } from '../queue/worker/job-worker.js';
 import { openMigratedDatabase, Rewind } from '../runtime/rewind.js';
@@ -29,10 +32,13 @@ export interface WorkerCommandOptions {
   readonly concurrency?: string;
   /** How long running jobs may take to finish after SIGTERM or SIGINT. Default: 10000. */
   readonly graceMs?: string;
+  /** How long ended jobs are kept before they are pruned. Default: 7 days. */
+  readonly retentionMs?: string;
 }
 
 const DEFAULT_CONCURRENCY = 10;
 const DEFAULT_GRACE_MS = 10_000;
+const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** What one worker process runs, decoded from the arguments. */
 interface WorkerPlan {
@@ -40,8 +46,11 @@ interface WorkerPlan {
   readonly sagas: readonly AnySagaDefinition[];
   readonly runSagas: boolean;
   readonly jobQueues: ReadonlyMap<string, readonly WorkerDefinition<never>[]>;
+  /** The cron schedules of `--workers`, registered and ticked by this process. */
+  readonly cron: readonly CronSchedule[];
   readonly concurrency: number;
   readonly graceMs: number;
+  readonly retentionMs: number;
 }
 
 /** Which queues to run: all of them, or those `--queue` names, each of which must have a worker. */
@@ -62,6 +71,7 @@ function selectQueues(
 interface WorkerArguments {
   readonly concurrency: number;
   readonly graceMs: number;
+  readonly retentionMs: number;
   readonly sagasModule: string | undefined;
   readonly workersModule: string | undefined;
 }
@@ -80,6 +90,12 @@ function decodeWorkerArguments(options: WorkerCommandOptions): E.Either<string, 
     options.graceMs ?? String(DEFAULT_GRACE_MS),
   );
   if (E.isLeft(graceMs)) return graceMs;
+  const retentionMs = decodeArgument(
+    WholeNumberArgument(0),
+    'worker: --retention-ms',
+    options.retentionMs ?? String(DEFAULT_RETENTION_MS),
+  );
+  if (E.isLeft(retentionMs)) return retentionMs;
   const sagas = decodeOptionalArgument(NonEmptyArgument, 'worker: --sagas', options.sagas);
   if (E.isLeft(sagas)) return sagas;
   const workers = decodeOptionalArgument(NonEmptyArgument, 'worker: --workers', options.workers);
@@ -87,6 +103,7 @@ function decodeWorkerArguments(options: WorkerCommandOptions): E.Either<string, 
   return E.right({
     concurrency: concurrency.right,
     graceMs: graceMs.right,
+    retentionMs: retentionMs.right,
     sagasModule: sagas.right,
     workersModule: workers.right,
   });
@@ -96,22 +113,25 @@ function decodeWorkerArguments(options: WorkerCommandOptions): E.Either<string, 
 async function planWorkers(options: WorkerCommandOptions): Promise<E.Either<string, WorkerPlan>> {
   const decoded = decodeWorkerArguments(options);
   if (E.isLeft(decoded)) return decoded;
-  const { sagasModule, workersModule, concurrency, graceMs } = decoded.right;
+  const { sagasModule, workersModule, ...numbers } = decoded.right;
 
   const sagas = await importSagasModule('worker', sagasModule);
   if (E.isLeft(sagas)) return sagas;
-  const workers =
-    workersModule === undefined ? E.right(new Map()) : await loadWorkersModule(workersModule);
-  if (E.isLeft(workers)) return workers;
-  const selected = selectQueues([SAGA_QUEUE, ...workers.right.keys()], options.queue);
+  const module =
+    workersModule === undefined
+      ? E.right({ workers: new Map(), cron: [] })
+      : await loadWorkersModule(workersModule);
+  if (E.isLeft(module)) return module;
+  const { workers, cron } = module.right;
+  const selected = selectQueues([SAGA_QUEUE, ...workers.keys()], options.queue);
   if (E.isLeft(selected)) return selected;
 
   return E.right({
     sagas: sagas.right,
     runSagas: selected.right.has(SAGA_QUEUE),
-    jobQueues: new Map([...workers.right].filter(([queue]) => selected.right.has(queue))),
-    concurrency,
-    graceMs,
+    jobQueues: new Map([...workers].filter(([queue]) => selected.right.has(queue))),
+    cron,
+    ...numbers,
   });
 }
 
@@ -154,12 +174,33 @@ async function startWorkers(sql: SqlClient, plan: WorkerPlan, logger: Logger) {
       stops.push((graceMs) => worker.stop(graceMs));
       queues.push(queue);
     }
+    stops.push(await startMaintenance(sql, plan, logger));
   } catch (error) {
     // What started must stop before the caller closes the pool under it.
     await started.stop(0);
     throw error;
   }
   return started;
+}
+
+/**
+ * The pruner of ended jobs, and the cron scheduler when `--workers` exports schedules; every
+ * worker process runs both (pruners share the work, and only the leader inserts cron jobs).
+ */
+async function startMaintenance(sql: SqlClient, plan: WorkerPlan, logger: Logger) {
+  const pruner = new JobPruner({ sql, retentionMs: plan.retentionMs, logger });
+  pruner.start();
+  if (plan.cron.length === 0) return () => pruner.stop();
+  const cron = new CronScheduler({ sql, schedules: plan.cron, logger });
+  const started = await cron.start();
+  if (E.isLeft(started)) {
+    await pruner.stop();
+    // planWorkers read every expression already: a schedule refused here is a bug of ours.
+    throw new Error(`cron schedule ${started.left.name} refused: ${started.left.message}`);
+  }
+  return async () => {
+    await Promise.all([cron.stop(), pruner.stop()]);
+  };
 }
 
 /**
@@ -181,8 +222,9 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 
 /**
  * `rewind worker [--sagas <module>] [--workers <module>] [--queue <name...>] [--concurrency n]
- * [--grace-ms ms]`: runs the projector and a saga worker (the built-in order-fulfilment saga and
- * those of `--sagas`), and a job worker for each queue of the `--workers` module, until SIGTERM
+ * [--grace-ms ms] [--retention-ms ms]`: runs the projector and a saga worker (the built-in
+ * order-fulfilment saga and those of `--sagas`), a job worker for each queue of the `--workers`
+ * module, the cron schedules that module exports, and the pruner of ended jobs, until SIGTERM
  * or SIGINT. Then it stops fetching, lets running jobs finish for `--grace-ms`, hands the others
  * back as runnable, and closes the database last. Bad arguments exit with code 2 before anything
  * is opened.
@@ -198,8 +240,12 @@ export async function runWorkerCommand(
   const sql = await openMigratedDatabase(io.config, io.logger);
   try {
     const workers = await startWorkers(sql, plan.right, io.logger);
-    const { concurrency, graceMs } = plan.right;
-    io.logger.info({ queues: workers.queues, concurrency, graceMs }, 'worker process started');
+    const { concurrency, graceMs, retentionMs } = plan.right;
+    const cron = plan.right.cron.map((schedule) => schedule.name);
+    io.logger.info(
+      { queues: workers.queues, cron, concurrency, graceMs, retentionMs },
+      'worker process started',
+    );
     const where = io.config.databaseUrl ? 'Postgres (DATABASE_URL)' : `${io.config.dataDir}/`;
     io.out(`rewind worker: running ${workers.queues.join(', ')} on ${where}`);
 

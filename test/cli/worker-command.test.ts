@@ -12,11 +12,19 @@ import type { RecordedEvent } from '../../src/core/events.js';
 import type { SagaId } from '../../src/core/ids.js';
 import type { SqlClient } from '../../src/ports/sql.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
+import { drainQueue } from '../../src/queue/testing.js';
+import { dispatchJobs } from '../../src/queue/worker/define-worker.js';
 import { Rewind } from '../../src/runtime/rewind.js';
 import { ACME_USER, type CliDatabase, createCliDatabase } from '../support/cli.js';
 import { readJob } from '../support/jobs.js';
 import { testBackend } from '../support/sql.js';
-import { endlessSaga, mailWorker, quickSaga } from '../support/worker-command-module.js';
+import {
+  endlessSaga,
+  everySecond,
+  MAIL_QUEUE,
+  mailWorker,
+  quickSaga,
+} from '../support/worker-command-module.js';
 
 const MODULE = join(import.meta.dirname, '..', 'support', 'worker-command-module.ts');
 
@@ -166,6 +174,36 @@ describe.runIf(testBackend === 'postgres')('rewind worker on Postgres', () => {
     // The grace period given, not the default of 10 s, bounded the wait.
     expect(stoppedWithinMs).toBeLessThan(5000);
   });
+
+  it('inserts and runs the cron jobs of --workers, and prunes ended jobs past --retention-ms', async () => {
+    await sql.query(`DELETE FROM rewind_jobs WHERE queue = $1`, [MAIL_QUEUE]);
+    const { inserted } = await insertJobs(sql, [mailWorker.job({ to: 'old@example.net' })]);
+    const old = inserted[0];
+    if (!old) throw new Error('job not inserted');
+    await drainQueue(sql, { queue: MAIL_QUEUE, handler: dispatchJobs([mailWorker]) });
+
+    const worker = spawnWorker(
+      ['--workers', MODULE, '--queue', MAIL_QUEUE, '--retention-ms', '0'],
+      env,
+    );
+    await worker.ready;
+    await eventually('the old job to be pruned', async () => {
+      const { rows } = await sql.query('SELECT 1 FROM rewind_jobs WHERE id = $1', [String(old.id)]);
+      return rows.length === 0 ? true : undefined;
+    });
+    const cronJob = await eventually('a cron job to run', async () => {
+      const { rows } = await sql.query(
+        `SELECT state, args FROM rewind_jobs WHERE unique_key LIKE $1 AND state = 'completed'`,
+        [`cron:${everySecond.name}:%`],
+      );
+      return rows[0];
+    });
+    worker.child.kill('SIGTERM');
+    const exit = await worker.exited;
+
+    expect(cronJob).toEqual({ state: 'completed', args: { to: 'cron@example.net' } });
+    expect(exit).toEqual({ code: 0, signal: null });
+  });
 });
 
 describe('rewind worker arguments', () => {
@@ -173,6 +211,11 @@ describe('rewind worker arguments', () => {
   const dataDir = join(dir, 'data');
   const empty = join(dir, 'empty.mjs');
   writeFileSync(empty, 'export const answer = 42;\n');
+  const badCron = join(dir, 'bad-cron.mjs');
+  writeFileSync(
+    badCron,
+    "export const nightly = { name: 'nightly', expression: 'at noon', queue: 'q', kind: 'k' };\n",
+  );
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each([
@@ -182,6 +225,8 @@ describe('rewind worker arguments', () => {
     [['--workers', empty], `worker: --workers ${empty} exports no job workers`],
     [['--concurrency', 'ten'], 'worker: --concurrency: expected a whole number from 1'],
     [['--grace-ms', '1.5'], 'worker: --grace-ms: expected a whole number from 0'],
+    [['--retention-ms', '-1'], 'worker: --retention-ms: expected a whole number from 0'],
+    [['--workers', badCron], `worker: --workers ${badCron}: cron schedule "nightly": `],
     [['--queue', 'mail'], 'worker: --queue mail: no worker runs it'],
   ])('refuses %j with exit code 2, naming the argument, and writes nothing', async (args, said) => {
     const worker = spawnWorker(args, { REWIND_DATA_DIR: dataDir });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { SqlClient } from '../../src/ports/sql.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
+import { JobPruner } from '../../src/queue/job-pruner.js';
 import { findStrandedJobs, pruneJobs } from '../../src/queue/maintain-jobs.js';
 import { assertEnqueued, drainQueue, listEnqueued } from '../../src/queue/testing.js';
 import { uniqueJob } from '../../src/queue/unique-job.js';
@@ -170,6 +171,49 @@ describe('pruning', () => {
       ['waiting', 'scheduled'],
     ]);
     expect(replay.duplicates).toHaveLength(1);
+  });
+
+  it('prunes in batches until none past retention is left, on its own interval', async () => {
+    const queue = createQueueName();
+    await insertJobs(
+      db.sql,
+      Array.from({ length: 5 }, (_, i) => ({ queue, kind: 'plain', args: { i } })),
+    );
+    await drainQueue(db.sql, { queue, handler: async () => undefined });
+    const rounds: number[] = [];
+    const firstRound = createDeferred<void>();
+    const pruner = new JobPruner({
+      sql: db.sql,
+      retentionMs: 0,
+      intervalMs: 10,
+      limit: 2,
+      onPruned: (pruned) => {
+        rounds.push(pruned);
+        firstRound.resolve();
+      },
+    });
+
+    pruner.start();
+    await firstRound.promise;
+    await pruner.stop();
+
+    expect(rounds[0]).toBeGreaterThanOrEqual(5);
+    expect(await readQueue(db.sql, queue)).toEqual([]);
+  });
+
+  it('keeps ended jobs younger than the retention period', async () => {
+    const queue = createQueueName();
+    await insertJobs(db.sql, [{ queue, kind: 'plain', args: {} }]);
+    await drainQueue(db.sql, { queue, handler: async () => undefined });
+
+    await new JobPruner({ sql: db.sql, retentionMs: 3_600_000 }).prune();
+
+    expect((await readQueue(db.sql, queue)).map((job) => job.state)).toEqual(['completed']);
+  });
+
+  it('refuses a negative retention or a zero interval', () => {
+    expect(() => new JobPruner({ sql: db.sql, retentionMs: -1 })).toThrow(/retentionMs/);
+    expect(() => new JobPruner({ sql: db.sql, intervalMs: 0 })).toThrow(/intervalMs/);
   });
 });
 

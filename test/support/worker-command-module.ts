@@ -1,12 +1,14 @@
 import * as t from 'io-ts';
 
 import { defineSaga } from '../../src/core/definition.js';
+import type { CronSchedule } from '../../src/queue/cron/cron-schedule.js';
 import { defineWorker } from '../../src/queue/worker/define-worker.js';
 import { whenAborted } from './deferred.js';
 
 /**
  * What the `rewind worker` tests give the command, as a user's module would: saga definitions
- * (`--sagas`) and a plain job worker (`--workers`), in one module that serves as both.
+ * (`--sagas`), a plain job worker and a cron schedule (`--workers`), in one module that serves as
+ * both.
  */
 
 const Input = t.type({ id: t.string });
@@ -43,3 +45,12 @@ export const mailWorker = defineWorker({
   args: t.type({ to: t.string }),
   perform: async () => undefined,
 });
+
+/** A mail job for {@link mailWorker} every second. */
+export const everySecond: CronSchedule = {
+  name: 'cli-worker-every-second',
+  expression: '* * * * * *',
+  queue: MAIL_QUEUE,
+  kind: mailWorker.kind,
+  args: { to: 'cron@example.net' },
+};
