@@ -4,20 +4,24 @@ import type { SqlExecutor } from '../ports/sql.js';
 import { JobId } from './job.js';
 import { decodeWrittenJobRow } from './job-row.js';
 import type { JobLease } from './lease.js';
-import { COMPLETE_JOBS, EXTEND_LEASES } from './sql/batch-writes.js';
+import { COMPLETE_JOBS, EXTEND_LEASES, UNCLAIM_JOBS } from './sql/batch-writes.js';
 
 /** A job a held write could not change. */
 const LostRow = t.type({ id: JobId });
 
-/** Which of the given jobs a batched holder write changed, and which it could not. */
-export interface BatchWriteResult {
-  /** Jobs still held by the caller, now changed. */
-  readonly changed: readonly JobId[];
+/**
+ * Which of the given leases a batched holder write changed, and which it could not: the very
+ * objects given, so that two leases of one job (a run that lost it and the run that rescued it)
+ * are told apart.
+ */
+export interface BatchWriteResult<Lease extends JobLease = JobLease> {
+  /** Leases still held by the caller, their jobs now changed. */
+  readonly changed: readonly Lease[];
   /**
-   * Jobs the caller no longer holds (another claim took them, or an operator cancelled them):
-   * nothing was changed for them (BC-03).
+   * Leases the caller no longer holds (another claim took the job, or an operator cancelled
+   * it): nothing was changed under them (BC-03).
    */
-  readonly lost: readonly JobId[];
+  readonly lost: readonly Lease[];
 }
 
 /**
@@ -44,8 +48,8 @@ export function toHeldBatchParams(leases: readonly JobLease[]): [string, string]
  * A job can appear twice only when a run that lost its lease and the run that rescued it end in
  * the same batch; each round is then one statement.
  */
-function splitRepeatedJobs(leases: readonly JobLease[]): JobLease[][] {
-  const rounds: JobLease[][] = [];
+function splitRepeatedJobs<Lease extends JobLease>(leases: readonly Lease[]): Lease[][] {
+  const rounds: Lease[][] = [];
   const seen = new Map<JobLease['id'], number>();
   for (const lease of leases) {
     const round = seen.get(lease.id) ?? 0;
@@ -57,18 +61,18 @@ function splitRepeatedJobs(leases: readonly JobLease[]): JobLease[][] {
   return rounds;
 }
 
-async function runHeldWrite(
+async function runHeldWrite<Lease extends JobLease>(
   executor: SqlExecutor,
   statement: string,
-  leases: readonly JobLease[],
+  leases: readonly Lease[],
   extra: readonly unknown[],
-): Promise<BatchWriteResult> {
-  const changed: JobLease['id'][] = [];
-  const lost: JobLease['id'][] = [];
+): Promise<BatchWriteResult<Lease>> {
+  const changed: Lease[] = [];
+  const lost: Lease[] = [];
   for (const round of splitRepeatedJobs(leases)) {
     const result = await executor.query(statement, [...toHeldBatchParams(round), ...extra]);
     const gone = new Set(result.rows.map((row) => decodeWrittenJobRow(LostRow, row).id));
-    for (const lease of round) (gone.has(lease.id) ? lost : changed).push(lease.id);
+    for (const lease of round) (gone.has(lease.id) ? lost : changed).push(lease);
   }
   return { changed, lost };
 }
@@ -77,10 +81,10 @@ async function runHeldWrite(
  * Marks many held jobs completed in one statement, each fenced by its own lease token: the
  * batched form of `completeJob`, so a busy worker does not pay one round trip per job.
  */
-export function completeJobs(
+export function completeJobs<Lease extends JobLease>(
   executor: SqlExecutor,
-  leases: readonly JobLease[],
-): Promise<BatchWriteResult> {
+  leases: readonly Lease[],
+): Promise<BatchWriteResult<Lease>> {
   return runHeldWrite(executor, COMPLETE_JOBS, leases, []);
 }
 
@@ -89,13 +93,24 @@ export function completeJobs(
  * worker's heartbeat for all its running jobs. A job reported `lost` must be abandoned: it was
  * rescued by another worker, or cancelled.
  */
-export function extendLeases(
+export function extendLeases<Lease extends JobLease>(
   executor: SqlExecutor,
-  leases: readonly JobLease[],
+  leases: readonly Lease[],
   leaseMs: number,
-): Promise<BatchWriteResult> {
+): Promise<BatchWriteResult<Lease>> {
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) {
     throw new RangeError(`extendLeases: leaseMs must be positive, got ${leaseMs}`);
   }
   return runHeldWrite(executor, EXTEND_LEASES, leases, [leaseMs]);
+}
+
+/**
+ * Hands back held jobs that never started (a worker's prefetched jobs at shutdown), as if they
+ * had not been claimed: `attempt` goes back down, so the claim costs nothing.
+ */
+export function unclaimJobs<Lease extends JobLease>(
+  executor: SqlExecutor,
+  leases: readonly Lease[],
+): Promise<BatchWriteResult<Lease>> {
+  return runHeldWrite(executor, UNCLAIM_JOBS, leases, []);
 }

@@ -5,8 +5,8 @@ import { toHeldBatchParams } from '../../src/queue/batch-writes.js';
 import { claimJobs } from '../../src/queue/claim-jobs.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
 import type { LeasedJob } from '../../src/queue/job.js';
-import { COMPLETE_JOBS, EXTEND_LEASES } from '../../src/queue/sql/batch-writes.js';
-import { UNCLAIM_JOBS } from '../../src/queue/sql/holder-ends.js';
+import { COMPLETE_JOBS, EXTEND_LEASES, UNCLAIM_JOBS } from '../../src/queue/sql/batch-writes.js';
+
 import { createQueueName } from '../support/jobs.js';
 import { createTestDatabase, type TestDatabase } from '../support/sql.js';
 

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { completeJobs, extendLeases } from '../../src/queue/batch-writes.js';
+import { createSilentLogger } from '../../src/ports/logger.js';
+import { completeJobs, extendLeases, unclaimJobs } from '../../src/queue/batch-writes.js';
 import { claimJobs } from '../../src/queue/claim-jobs.js';
 import { completeJob, failJob } from '../../src/queue/finish-job.js';
 import { insertJobs } from '../../src/queue/insert-jobs.js';
 import { JOB_LEASE_EXPIRED, type LeasedJob } from '../../src/queue/job.js';
 import { extendLease } from '../../src/queue/lease.js';
+import { CompletionBatcher } from '../../src/queue/worker/completion-batcher.js';
 import { createQueueName, expectLeft, expectRight, expireLease, readJob } from '../support/jobs.js';
 import { createTestDatabase, type TestDatabase } from '../support/sql.js';
 
@@ -22,6 +24,12 @@ afterAll(async () => {
 async function claimOne(queue: string, workerId: string): Promise<LeasedJob | undefined> {
   const { jobs } = await claimJobs(db.sql, { queue, workerId, limit: 1, leaseMs: 30_000 });
   return jobs[0];
+}
+
+async function claimHeld(queue: string, workerId = 'worker-a'): Promise<LeasedJob> {
+  const job = await claimOne(queue, workerId);
+  if (!job) throw new Error('nothing claimed');
+  return job;
 }
 
 async function insertAndClaim(queue: string, maxAttempts?: number): Promise<LeasedJob> {
@@ -87,8 +95,8 @@ describe('leases', () => {
     const completed = await completeJobs(db.sql, [kept, taken]);
 
     expect(rescued?.id).toBe(taken.id);
-    expect(renewed).toEqual({ changed: [kept.id], lost: [taken.id] });
-    expect(completed).toEqual({ changed: [kept.id], lost: [taken.id] });
+    expect(renewed).toEqual({ changed: [kept], lost: [taken] });
+    expect(completed).toEqual({ changed: [kept], lost: [taken] });
     expect((await readJob(db.sql, kept.id)).state).toBe('completed');
     expect(await readJob(db.sql, taken.id)).toMatchObject({
       state: 'executing',
@@ -96,7 +104,7 @@ describe('leases', () => {
     });
   });
 
-  it('completes a rescued job in a batch that also holds the run that lost it', async () => {
+  it('completes a rescued job in a batch that also holds the run that lost it (BC-03)', async () => {
     const queue = createQueueName();
     const stale = await insertAndClaim(queue);
     await expireLease(db.sql, stale.id);
@@ -105,7 +113,9 @@ describe('leases', () => {
 
     const completed = await completeJobs(db.sql, [rescued, stale]);
 
-    expect(completed).toEqual({ changed: [stale.id], lost: [stale.id] });
+    expect(completed.changed).toEqual([rescued]);
+    expect(completed.lost).toEqual([stale]);
+    expect(completed.lost[0]).toBe(stale);
     expect(await readJob(db.sql, stale.id)).toMatchObject({
       state: 'completed',
       attempt: 2,
@@ -164,5 +174,44 @@ describe('leases', () => {
       [1, JOB_LEASE_EXPIRED],
       [2, 'Error'],
     ]);
+  });
+});
+
+describe('two leases of one job in one batch', () => {
+  it('tells the run that lost its lease that its completion was refused, though the run that rescued the job completes it in the same batch (BC-03)', async () => {
+    const queue = createQueueName();
+    await insertJobs(db.sql, [
+      { queue, kind: 'first', args: {} },
+      { queue, kind: 'slow', args: {} },
+    ]);
+    const first = await claimHeld(queue);
+    const stale = await claimHeld(queue);
+    await expireLease(db.sql, stale.id);
+    const rescued = await claimHeld(queue);
+    expect(rescued.id).toBe(stale.id);
+    const batcher = new CompletionBatcher(db.sql, createSilentLogger());
+
+    // The first completion is written at once; the next two arrive while it is in flight and
+    // are written together in the second batch.
+    const settled = await Promise.all([
+      batcher.complete(first),
+      batcher.complete(rescued),
+      batcher.complete(stale),
+    ]);
+
+    expect(settled).toEqual([true, true, false]);
+    expect(await readJob(db.sql, stale.id)).toMatchObject({ state: 'completed', attempt: 2 });
+  });
+
+  it('hands back a rescued job in a batch that also holds the lease it replaced (BC-03)', async () => {
+    const queue = createQueueName();
+    await insertJobs(db.sql, [{ queue, kind: 'k', args: {} }]);
+    const stale = await claimHeld(queue);
+    await expireLease(db.sql, stale.id);
+    const rescued = await claimHeld(queue);
+
+    await unclaimJobs(db.sql, [rescued, stale]);
+
+    expect(await readJob(db.sql, stale.id)).toMatchObject({ state: 'available', attempt: 1 });
   });
 });

@@ -36,6 +36,11 @@ export const COMPLETE_JOBS = heldWrite(
   `state = 'completed', completed_at = now(), lease_expires_at = NULL`,
 );
 
+/** Hands the held jobs back unstarted: runnable, and the claim's attempt taken back. */
+export const UNCLAIM_JOBS = heldWrite(
+  `state = 'available', attempt = attempt - 1, lease_expires_at = NULL`,
+);
+
 /** Moves the leases of the held jobs to $3 milliseconds from the database's now (heartbeats). */
 export const EXTEND_LEASES = heldWrite(
   'lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)',

@@ -1,5 +1,4 @@
 import { JOB_CANCELLED } from '../operate-jobs.js';
-import { HELD_BATCH } from './batch-writes.js';
 import { JOB_COLUMNS } from './job-columns.js';
 
 /** The `name` of the `errors` entry of a job whose worker stopped before its handler did. */
@@ -34,13 +33,3 @@ UPDATE rewind_jobs SET
   lease_expires_at = NULL
 WHERE id = $1 AND state = 'executing' AND lease_token = $2::uuid
 RETURNING ${JOB_COLUMNS}`;
-
-/**
- * Hands back held jobs that never started (a worker's prefetched jobs at shutdown), as if they
- * had not been claimed: `attempt` goes back down, so the claim costs nothing. $1 and $2 as in
- * {@link HELD_BATCH}.
- */
-export const UNCLAIM_JOBS = `
-UPDATE rewind_jobs SET state = 'available', attempt = attempt - 1, lease_expires_at = NULL
-WHERE ${HELD_BATCH}
-RETURNING id`;

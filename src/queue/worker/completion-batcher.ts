@@ -50,8 +50,9 @@ export class CompletionBatcher {
           this.executor,
           batch.map((entry) => entry.job),
         );
+        // By lease, not by id: the run that lost a job and the run that rescued it may both be here.
         const done = new Set(changed);
-        for (const entry of batch) entry.settle(done.has(entry.job.id));
+        for (const entry of batch) entry.settle(done.has(entry.job));
       } catch (error) {
         // The jobs stay executing; their leases run out and the next claim rescues them.
         this.logger.error({ err: error, jobs: batch.length }, 'job completion failed');

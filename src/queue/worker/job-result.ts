@@ -1,11 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 
 import type { SqlExecutor } from '../../ports/sql.js';
-import { toHeldBatchParams } from '../batch-writes.js';
 import { type FailJobOptions, failJob, snoozeJob } from '../finish-job.js';
 import { Job, type LeasedJob } from '../job.js';
 import { type LeaseLostFailure, runFencedWrite } from '../lease.js';
-import { CANCEL_HELD_JOB, RELEASE_JOB, UNCLAIM_JOBS } from '../sql/holder-ends.js';
+import { CANCEL_HELD_JOB, RELEASE_JOB } from '../sql/holder-ends.js';
 import type { JobRunEnd } from './job-events.js';
 
 /**
@@ -117,16 +116,4 @@ export function releaseJob(
   workerId: string,
 ): Promise<E.Either<LeaseLostFailure, Job>> {
   return runFencedWrite(executor, Job, RELEASE_JOB, [job.id, job.leaseToken, workerId], job.id);
-}
-
-/**
- * Hands back held jobs whose handlers never started, as if unclaimed (`attempt` goes back down):
- * a worker's prefetched jobs when it stops.
- */
-export async function unclaimJobs(
-  executor: SqlExecutor,
-  jobs: readonly LeasedJob[],
-): Promise<void> {
-  if (jobs.length === 0) return;
-  await executor.query(UNCLAIM_JOBS, toHeldBatchParams(jobs));
 }

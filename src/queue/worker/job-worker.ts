@@ -5,7 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from '../../core/logger.js';
 import { createSilentLogger } from '../../ports/logger.js';
 import type { SqlClient } from '../../ports/sql.js';
-import { extendLeases } from '../batch-writes.js';
+import { extendLeases, unclaimJobs } from '../batch-writes.js';
 import { claimJobs } from '../claim-jobs.js';
 import { claimJobsWithGlobalLimit } from '../claim-limited.js';
 import type { ClaimedJobs } from '../claimed-jobs.js';
@@ -23,7 +23,6 @@ import {
   type JobResult,
   jobDone,
   releaseJob,
-  unclaimJobs,
   writeJobResult,
 } from './job-result.js';
 import { PrefetchTarget } from './prefetch-target.js';
@@ -98,7 +97,12 @@ export class JobWorker {
   readonly workerId: string;
   readonly #options: JobWorkerOptions;
   readonly #logger: Logger;
-  readonly #running = new Map<JobId, RunningJob>();
+  /**
+   * The runs whose state is not written yet. A set, not a map by job id: a run that lost its
+   * lease (its handler ignoring the abort) and the run of this worker that rescued the job can
+   * be here together, and each keeps its own heartbeat, abort and state write.
+   */
+  readonly #running = new Set<RunningJob>();
   #buffer: BufferedJob[] = [];
   #handlersActive = 0;
   readonly #stopping = new AbortController();
@@ -294,7 +298,7 @@ export class JobWorker {
       done: Promise.resolve(),
       renewedAt: claimedAt,
     };
-    this.#running.set(job.id, entry);
+    this.#running.add(entry);
     this.#handlersActive++;
     entry.done = this.#runJob(entry);
   }
@@ -327,7 +331,7 @@ export class JobWorker {
       const end = await this.#settle(entry, result, () => context.logger);
       this.#reportEnd(job, end, failure, startedAt);
     } finally {
-      this.#running.delete(job.id);
+      this.#running.delete(entry);
     }
   }
 
@@ -372,9 +376,9 @@ export class JobWorker {
     }
   }
 
+  /** Aborts every run of job `id`: an operator's cancel is for the job, whichever run has it. */
   #abort(id: JobId, reason: AbortReason): void {
-    const entry = this.#running.get(id);
-    if (entry) abortRunningJob(entry, reason);
+    for (const entry of this.#running) if (entry.job.id === id) abortRunningJob(entry, reason);
   }
 
   get #sweepMs(): number {
@@ -400,22 +404,20 @@ export class JobWorker {
     const buffered = [...this.#buffer];
     if (held.length === 0 && buffered.length === 0) return;
     this.#beating = true;
-    const byId = new Map(held.map((entry) => [entry.job.id, entry]));
-    const bufferedById = new Map(buffered.map((entry) => [entry.job.id, entry]));
+    // By lease, not by id: two runs of one job may be held, and only one of them still holds it.
+    const byJob = new Map<LeasedJob, { renewedAt: number }>();
+    for (const entry of [...held, ...buffered]) byJob.set(entry.job, entry);
     const requestedAt = performance.now();
-    const jobs = [...held.map((entry) => entry.job), ...buffered.map((entry) => entry.job)];
-    extendLeases(this.#options.sql, jobs, this.#leaseMs)
+    extendLeases(this.#options.sql, [...byJob.keys()], this.#leaseMs)
       .then(
         ({ changed, lost }) => {
-          for (const id of changed) {
-            const entry = byId.get(id);
+          for (const job of changed) {
+            const entry = byJob.get(job);
             if (entry) entry.renewedAt = requestedAt;
-            const waiting = bufferedById.get(id);
-            if (waiting) waiting.renewedAt = requestedAt;
           }
           const gone = new Set(lost);
-          this.#buffer = this.#buffer.filter((entry) => !gone.has(entry.job.id));
-          for (const id of lost) this.#abort(id, 'lost');
+          this.#buffer = this.#buffer.filter((entry) => !gone.has(entry.job));
+          for (const entry of held) if (gone.has(entry.job)) abortRunningJob(entry, 'lost');
         },
         (error: unknown) => this.#logger.warn({ err: error }, 'heartbeat failed'),
       )
