@@ -30,10 +30,16 @@ export type JobId = t.TypeOf<typeof JobId>;
 export interface LeaseTokenBrand {
   readonly LeaseToken: unique symbol;
 }
-/** The fencing token of one claim: a UUID, new at every claim. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The fencing token of one claim: a UUID, new at every claim. Checked for that shape, since a
+ * batched write sends many tokens in one statement and one that Postgres cannot read as a UUID
+ * would fail the whole batch.
+ */
 export const LeaseToken = t.brand(
   t.string,
-  (token): token is t.Branded<string, LeaseTokenBrand> => token.length > 0,
+  (token): token is t.Branded<string, LeaseTokenBrand> => UUID.test(token),
   'LeaseToken',
 );
 export type LeaseToken = t.TypeOf<typeof LeaseToken>;

@@ -41,6 +41,8 @@ interface ListenerConnection {
   /** The channels this connection has issued LISTEN for. */
   readonly channels: Set<string>;
   readonly destroy: () => void;
+  /** Settles when the statements sent so far have ended: the next one is sent after it. */
+  idle: Promise<unknown>;
 }
 
 interface Subscription {
@@ -126,9 +128,21 @@ class PgListener implements Listener {
     connection.destroy();
   }
 
+  /**
+   * Sends `statement` once the statements sent before it have ended, within the time limit. A
+   * LISTEN for a new channel can come while the liveness check runs; pg 8 queues a query sent
+   * to a busy client but warns that pg 9 will refuse it, so the queue is kept here.
+   */
+  #query(connection: ListenerConnection, statement: string, what = statement): Promise<unknown> {
+    const sent = connection.idle.then(() =>
+      withTimeout(connection.client.query(statement), this.#checkTimeoutMs, what),
+    );
+    connection.idle = sent.catch(() => {});
+    return sent;
+  }
+
   async #listenOn(connection: ListenerConnection, channel: string): Promise<void> {
-    const statement = `LISTEN ${pg.escapeIdentifier(channel)}`;
-    await withTimeout(connection.client.query(statement), this.#checkTimeoutMs, statement);
+    await this.#query(connection, `LISTEN ${pg.escapeIdentifier(channel)}`);
     connection.channels.add(channel);
   }
 
@@ -143,8 +157,7 @@ class PgListener implements Listener {
     if (!this.#unsubscribe(channel, subscriptions, subscription)) return;
     const connection = this.#live;
     if (!connection?.channels.delete(channel)) return;
-    const statement = `UNLISTEN ${pg.escapeIdentifier(channel)}`;
-    await withTimeout(connection.client.query(statement), this.#checkTimeoutMs, statement).catch(
+    await this.#query(connection, `UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(
       (error: unknown) => this.#markDead(connection, error),
     );
   }
@@ -162,6 +175,7 @@ class PgListener implements Listener {
     const connection: ListenerConnection = {
       client,
       channels: new Set(),
+      idle: Promise.resolve(),
       destroy: () => socket?.destroy(),
     };
     client.on('notification', (message) => {
@@ -244,11 +258,7 @@ class PgListener implements Listener {
     if (!connection || this.#closed || this.#checking) return;
     this.#checking = true;
     try {
-      await withTimeout(
-        connection.client.query('SELECT 1'),
-        this.#checkTimeoutMs,
-        'listener check',
-      );
+      await this.#query(connection, 'SELECT 1', 'listener check');
     } catch (error) {
       this.#markDead(connection, error);
     } finally {
