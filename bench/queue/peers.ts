@@ -130,8 +130,16 @@ export async function createGraphile(
 
 const silentGraphileLogger = new Logger(() => () => {});
 
-/** pg-boss, with `concurrency` workers fetching one job each. */
-export async function createPgBoss(url: string, schema: string): Promise<QueueUnderTest> {
+/**
+ * pg-boss, with `concurrency` workers each fetching `batchSize` jobs at a time. pg-boss waits its
+ * polling interval (0.5 s at the least) between fetches, so a batch of one caps each worker at two
+ * jobs a second; the batched form hands each handler call up to `batchSize` jobs at once.
+ */
+export async function createPgBoss(
+  url: string,
+  schema: string,
+  batchSize = 1,
+): Promise<QueueUnderTest> {
   const boss = new PgBoss({
     connectionString: url,
     schema,
@@ -144,7 +152,7 @@ export async function createPgBoss(url: string, schema: string): Promise<QueueUn
   const queue = 'bench';
   await boss.createQueue(queue);
   return {
-    name: 'pg-boss',
+    name: batchSize === 1 ? 'pg-boss' : `pg-boss (batchSize ${batchSize})`,
     async insertBulk(count) {
       for (let done = 0; done < count; done += CHUNK) {
         const size = Math.min(CHUNK, count - done);
@@ -156,7 +164,7 @@ export async function createPgBoss(url: string, schema: string): Promise<QueueUn
     },
     async startWorkers(concurrency, onJob) {
       for (let i = 0; i < concurrency; i++) {
-        await boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+        await boss.work(queue, { batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
           for (const job of jobs) onJob(job.data);
         });
       }
