@@ -13,7 +13,9 @@ export interface JobContext {
   readonly job: LeasedJob;
   /**
    * Aborted when the worker no longer holds the job (lease lost, cancelled by an operator) or
-   * stops past its grace period. A handler should stop soon after: its result is not written.
+   * stops past its grace period; its `reason` says which: `'lost'`, `'cancelled'` or
+   * `'shutdown'`. A handler should stop soon after: its result is not written. At shutdown the
+   * worker hands the job back once the handler returns, or after `abortWaitMs` if it does not.
    */
   readonly signal: AbortSignal;
   /** Bound to `jobId`, `kind` and `attempt`. */

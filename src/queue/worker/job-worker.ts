@@ -58,6 +58,11 @@ export interface JobWorkerOptions {
   readonly leaseMs?: number;
   /** How often the leases of running jobs are renewed, all in one statement. Default: leaseMs/3. */
   readonly heartbeatMs?: number;
+  /**
+   * At `stop()`, how long handlers aborted at the end of the grace period have to return before
+   * their jobs are handed back regardless. Default: 1 s.
+   */
+  readonly abortWaitMs?: number;
   /** The polling fallback: claim at least this often when no notification arrives. Default: 1 s. */
   readonly pollMs?: number;
   /** Backoff of failed attempts. Default: that of `failJob` (1 s doubling to 60 s, 20% jitter). */
@@ -162,8 +167,9 @@ export class JobWorker {
 
   /**
    * Stops fetching, waits up to `graceMs` for running handlers, then aborts the others and hands
-   * their jobs back as runnable at once (counted as lost attempts, not failures). Resolves when
-   * every job state has been written; only then may the pool be closed.
+   * their jobs back as runnable (counted as lost attempts, not failures): each as soon as its
+   * handler returns, at the latest after `abortWaitMs`. Resolves when every job state has been
+   * written; only then may the pool be closed.
    */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.#loop === undefined) return;
@@ -351,15 +357,15 @@ export class JobWorker {
   }
 
   async #settle(entry: RunningJob, result: JobResult, logger: () => Logger): Promise<JobRunEnd> {
-    // Someone else owns the job's state now: an operator who cancelled it, a worker that rescued
-    // it, or our own shutdown, which has already handed it back.
+    // Someone else owns the job's state now (an operator who cancelled it, a worker that
+    // rescued it), or our own shutdown hands it back whatever the handler said.
     switch (entry.reason) {
       case 'lost':
         return 'lost';
       case 'cancelled':
         return 'cancelled';
       case 'shutdown':
-        return 'released';
+        return this.#release(entry);
       case undefined:
         break;
     }
@@ -441,22 +447,40 @@ export class JobWorker {
     }
   }
 
+  /**
+   * Aborts the handlers still running after the grace period and gives them `abortWaitMs` to
+   * return: one that does hands its job back itself (see #settle) after whatever it records on
+   * its way out, such as a saga's interrupted step. The jobs of the others are handed back now;
+   * should such a handler return later, its own hand-back finds the job gone and writes nothing.
+   */
   async #releaseUnfinished(): Promise<void> {
-    const unfinished = [...this.#running.values()].filter(
+    const unfinished = [...this.#running].filter(
       (entry) => !entry.handlerReturned && entry.reason === undefined,
     );
+    if (unfinished.length === 0) return;
+    for (const entry of unfinished) abortRunningJob(entry, 'shutdown');
+    const waitOver = new AbortController();
+    await Promise.race([
+      Promise.allSettled(unfinished.map((entry) => entry.done)),
+      sleep(this.#options.abortWaitMs ?? 1000, waitOver.signal),
+    ]);
+    waitOver.abort();
     await Promise.all(
-      unfinished.map(async (entry) => {
-        abortRunningJob(entry, 'shutdown');
-        try {
-          const released = await releaseJob(this.#options.sql, entry.job, this.workerId);
-          if (E.isLeft(released))
-            this.#logger.warn({ jobId: entry.job.id.toString() }, 'job lost before release');
-          else this.#logger.warn({ jobId: entry.job.id.toString() }, 'job released at shutdown');
-        } catch (error) {
-          this.#logger.error({ err: error, jobId: entry.job.id.toString() }, 'job release failed');
-        }
-      }),
+      unfinished.filter((entry) => !entry.handlerReturned).map((entry) => this.#release(entry)),
     );
+  }
+
+  /** Hands a held job back as runnable, its attempt counted as lost (BC-25). */
+  async #release(entry: RunningJob): Promise<JobRunEnd> {
+    const jobId = entry.job.id.toString();
+    try {
+      const released = await releaseJob(this.#options.sql, entry.job, this.workerId);
+      if (E.isLeft(released)) return 'lost';
+      this.#logger.warn({ jobId }, 'job released at shutdown');
+      return 'released';
+    } catch (error) {
+      this.#logger.error({ err: error, jobId }, 'job release failed');
+      return 'lost';
+    }
   }
 }

@@ -20,11 +20,14 @@ export interface RunningJob {
   renewedAt: number;
 }
 
-/** Aborts the job's signal for `reason`, unless it was aborted already or its handler returned. */
+/**
+ * Aborts the job's signal for `reason`, which becomes the signal's `reason`, unless it was
+ * aborted already or its handler returned.
+ */
 export function abortRunningJob(entry: RunningJob, reason: AbortReason): void {
   if (entry.reason !== undefined || entry.handlerReturned) return;
   entry.reason = reason;
-  entry.controller?.abort();
+  entry.controller?.abort(reason);
 }
 
 /** The handler's context; its signal and logger are made only once the handler reads them. */
@@ -50,7 +53,7 @@ function signalOf(entry: RunningJob): AbortSignal {
   if (entry.controller === undefined) {
     entry.controller = new AbortController();
     // An abort that came before the handler first asked for its signal still reaches it.
-    if (entry.reason !== undefined) entry.controller.abort();
+    if (entry.reason !== undefined) entry.controller.abort(entry.reason);
   }
   return entry.controller.signal;
 }
