@@ -88,6 +88,7 @@ export class SagaWorker {
   readonly #logger: Logger;
   readonly #worker: JobWorker;
   #started: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
   #watch: StreamWatch | undefined;
 
   constructor(options: SagaWorkerOptions) {
@@ -103,6 +104,9 @@ export class SagaWorker {
       concurrency: options.concurrency ?? 10,
       // A saga job may run long: none is held back from other workers while this one is busy.
       prefetch: 0,
+      // Aborted at shutdown, a run records the steps it cut short; handing its job back before
+      // it returns would let another worker run the same steps beside it.
+      abortWaitMs: Number.POSITIVE_INFINITY,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       handler: (job, context) => this.#runJob(job, context),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
@@ -133,9 +137,15 @@ export class SagaWorker {
   /**
    * Stops claiming, lets running sagas finish, and returns when every job's state has been
    * written. Sagas still running after `graceMs` are interrupted: they record the steps they cut
-   * short, and their jobs go back for the next worker.
+   * short, and their jobs go back for the next worker. A step that ignores its abort signal holds
+   * the return until it ends. A second call resolves with the first.
    */
-  async stop(graceMs = 10_000): Promise<void> {
+  stop(graceMs = 10_000): Promise<void> {
+    this.#stopped ??= this.#stop(graceMs);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
     await this.#started;
     await this.#worker.stop(graceMs);
     await this.#watch?.close();

@@ -60,7 +60,9 @@ export interface JobWorkerOptions {
   readonly heartbeatMs?: number;
   /**
    * At `stop()`, how long handlers aborted at the end of the grace period have to return before
-   * their jobs are handed back regardless. Default: 1 s.
+   * their jobs are handed back regardless. `Infinity` waits as long as they run: the saga
+   * worker's choice, since a saga run goes on appending to its stream and must not outlive its
+   * job. Default: 1 s.
    */
   readonly abortWaitMs?: number;
   /** The polling fallback: claim at least this often when no notification arrives. Default: 1 s. */
@@ -117,6 +119,7 @@ export class JobWorker {
   /** Wakes the loop: a slot was freed or a claim came back. */
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #beating = false;
@@ -171,7 +174,13 @@ export class JobWorker {
    * handler returns, at the latest after `abortWaitMs`. Resolves when every job state has been
    * written; only then may the pool be closed.
    */
-  async stop(graceMs = 10_000): Promise<void> {
+  stop(graceMs = 10_000): Promise<void> {
+    // A second call, even a concurrent one, resolves with the first: when all is written.
+    this.#stopped ??= this.#stop(graceMs);
+    return this.#stopped;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
     if (this.#loop === undefined) return;
     this.#stopping.abort();
     this.#wake?.();
@@ -459,11 +468,13 @@ export class JobWorker {
     );
     if (unfinished.length === 0) return;
     for (const entry of unfinished) abortRunningJob(entry, 'shutdown');
+    const returned = Promise.allSettled(unfinished.map((entry) => entry.done));
+    const abortWaitMs = this.#options.abortWaitMs ?? 1000;
     const waitOver = new AbortController();
-    await Promise.race([
-      Promise.allSettled(unfinished.map((entry) => entry.done)),
-      sleep(this.#options.abortWaitMs ?? 1000, waitOver.signal),
-    ]);
+    // A timer cannot hold Infinity (Node fires it at once): waiting for ever needs none.
+    await (Number.isFinite(abortWaitMs)
+      ? Promise.race([returned, sleep(abortWaitMs, waitOver.signal)])
+      : returned);
     waitOver.abort();
     await Promise.all(
       unfinished.filter((entry) => !entry.handlerReturned).map((entry) => this.#release(entry)),
