@@ -78,7 +78,7 @@ program
 
 program
   .command('worker')
-  .description('run the projector, saga worker and job workers until SIGTERM or SIGINT')
+  .description('run projector, saga worker, job workers, cron and pruning until SIGTERM/SIGINT')
   .option('--sagas <module>', 'a module exporting saga definitions to run')
   .option('--workers <module>', 'a module exporting job workers (defineWorker) and cron schedules')
   .option('--queue <name...>', 'run only these queues (default: all of them)')
