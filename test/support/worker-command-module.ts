@@ -39,11 +39,11 @@ export const endlessSaga = defineSaga({
 /** The queue of {@link mailWorker}. */
 export const MAIL_QUEUE = 'cli-worker-mail';
 
-/** A plain job worker that does nothing with its args. */
+/** A plain job worker that does nothing with its args; its `perform` returns nothing at all. */
 export const mailWorker = defineWorker({
   queue: MAIL_QUEUE,
   args: t.type({ to: t.string }),
-  perform: async () => undefined,
+  async perform() {},
 });
 
 /** A mail job for {@link mailWorker} every second. */

@@ -22,8 +22,14 @@ export interface JobContext {
   readonly logger: Logger;
 }
 
-/** How a job handler runs a claimed job. Returning nothing means done; throwing, a failure. */
-export type JobHandler = (job: LeasedJob, context: JobContext) => Promise<JobResult | undefined>;
+/**
+ * How a job handler runs a claimed job. Returning nothing means done (so a plain `async`
+ * function that returns nothing will do); throwing, a failure.
+ */
+export type JobHandler = (
+  job: LeasedJob,
+  context: JobContext,
+) => Promise<JobResult | undefined | void>;
 
 /** The spec given to {@link defineWorker}. */
 export interface WorkerSpec<Args, Stored extends Json> {
@@ -38,7 +44,7 @@ export interface WorkerSpec<Args, Stored extends Json> {
   /** Default of {@link NewJob.priority} for the jobs built by `job()`. */
   readonly priority?: number;
   /** Does the work. Return nothing when done, or a {@link JobResult}; throw to retry. */
-  readonly perform: (args: Args, context: JobContext) => Promise<JobResult | undefined>;
+  readonly perform: (args: Args, context: JobContext) => Promise<JobResult | undefined | void>;
 }
 
 /** A plain job worker: its queue and kind, a typed job builder, and its handler. */
