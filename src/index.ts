@@ -180,11 +180,8 @@ export {
 } from './runtime/rewind.js';
 export type { SagaNotification } from './runtime/saga-notification.js';
 export { SagaRegistry } from './runtime/saga-registry.js';
-export {
-  advanceSaga,
-  type SagaRunFailure,
-  type SagaRunOutcome,
-} from './runtime/saga-runner.js';
+export type { SagaRunFailure, SagaRunOutcome } from './runtime/saga-run-outcome.js';
+export { advanceSaga } from './runtime/saga-runner.js';
 export { SagaWorker, type SagaWorkerOptions } from './runtime/saga-worker.js';
 export {
   describeStartSagaFailure,

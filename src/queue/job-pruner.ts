@@ -2,6 +2,7 @@ import type { Logger } from '../core/logger.js';
 import { createSilentLogger } from '../ports/logger.js';
 import type { SqlClient } from '../ports/sql.js';
 import { pruneJobs } from './maintain-jobs.js';
+import { PeriodicTask } from './periodic-task.js';
 
 /** Options of {@link JobPruner}. */
 export interface JobPrunerOptions {
@@ -35,8 +36,7 @@ const DEFAULT_LIMIT = 10_000;
 export class JobPruner {
   readonly #options: JobPrunerOptions;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #round: Promise<unknown> | undefined;
+  readonly #rounds: PeriodicTask;
 
   constructor(options: JobPrunerOptions) {
     const { retentionMs, intervalMs } = options;
@@ -48,6 +48,10 @@ export class JobPruner {
     }
     this.#options = options;
     this.#logger = (options.logger ?? createSilentLogger()).child({ role: 'pruner' });
+    this.#rounds = new PeriodicTask(
+      () => this.prune(),
+      (error) => this.#logger.warn({ err: error }, 'prune failed'),
+    );
   }
 
   /**
@@ -55,28 +59,12 @@ export class JobPruner {
    * be. A round that fails is logged and the next one tries again.
    */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(
-      () => this.#startRound(),
-      this.#options.intervalMs ?? DEFAULT_INTERVAL_MS,
-    );
-    this.#startRound();
-  }
-
-  #startRound(): void {
-    if (this.#round !== undefined) return;
-    this.#round = this.prune()
-      .catch((error: unknown) => this.#logger.warn({ err: error }, 'prune failed'))
-      .finally(() => {
-        this.#round = undefined;
-      });
+    this.#rounds.start(this.#options.intervalMs ?? DEFAULT_INTERVAL_MS, { now: true });
   }
 
   /** Stops pruning; resolves once a round in progress has ended. */
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#round;
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** One round: deletes batches of ended jobs past retention until a batch comes back short. */

@@ -242,10 +242,10 @@ export function describeOperatorCommandFailure(failure: OperatorCommandFailure):
       return `saga ${failure.sagaId} has no events`;
     case 'AuthorizationFailure':
       return `not authorized: ${failure.operation} of saga ${failure.sagaId}: ${failure.reason}`;
-    case 'CommandNotApplicableFailure':
-      return (
-        `cannot ${failure.operation} saga ${failure.sagaId} (${failure.status}): ` + failure.reason
-      );
+    case 'CommandNotApplicableFailure': {
+      const { operation, sagaId, status, reason } = failure;
+      return `cannot ${operation} saga ${sagaId} (${status}): ${reason}`;
+    }
     case 'EventDecodeFailure':
       return describeEventDecodeFailure(failure);
     case 'HistoryFailure':

@@ -3,9 +3,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { type Decision, decide, definitionOfStep, type StepRun } from '../core/decide.js';
 import type { AnySagaDefinition, StepContext, StepDefinition } from '../core/definition.js';
 import type { SagaEvent, StreamEvent } from '../core/events.js';
-import { type HistoryFailure, replay } from '../core/evolve.js';
+import { replay } from '../core/evolve.js';
 import { childSagaIdOf, type SagaId, sagaStreamName } from '../core/ids.js';
-import type { Logger } from '../core/logger.js';
 import { argsFor } from '../core/results.js';
 import {
   initialSagaState,
@@ -15,53 +14,18 @@ import {
   stepStateOf,
   terminalStatus,
 } from '../core/state.js';
-import type { Clock } from '../ports/clock.js';
-import type { EventDecodeFailure, EventStore } from '../ports/event-store.js';
-import type { IdGenerator } from '../ports/ids.js';
 import { checkChildSaga, startChildSaga } from './child-sagas.js';
 import { runCompensation } from './run-compensation.js';
-import { announceAttempt, type SagaNotification } from './saga-notification.js';
-import type { DefinitionLookupFailure, SagaRegistry } from './saga-registry.js';
+import { announceAttempt } from './saga-notification.js';
+import type {
+  InterruptReason,
+  SagaRunFailure,
+  SagaRunnerDeps,
+  SagaRunOutcome,
+} from './saga-run-outcome.js';
 import { type AttemptOutcome, runAttempt } from './step-attempt.js';
 import { requestHalt } from './step-context.js';
-import type { WatchStream } from './stream-watch.js';
 import { foldPending, type PendingEvent, StreamWriter } from './stream-writer.js';
-
-/** What the runner needs. */
-export interface SagaRunnerDeps {
-  readonly store: EventStore;
-  readonly registry: SagaRegistry;
-  readonly clock: Clock;
-  readonly ids: IdGenerator;
-  readonly logger: Logger;
-  /** Source of the retry jitter, 0 to 1. Default: Math.random. */
-  readonly random?: () => number;
-  /** Called for each lifecycle notification. Default: none. */
-  readonly notify?: (notification: SagaNotification) => void;
-  /** Wakes the run when its stream gets events from elsewhere (a cancel). Default: none. */
-  readonly watchStream?: WatchStream;
-}
-
-/** Why a run was told to stop: the worker is shutting down, or it lost the job's lease. */
-export type InterruptReason = 'shutdown' | 'lease-lost';
-
-/** How a run of {@link advanceSaga} ended, when nothing went wrong. */
-export type SagaRunOutcome =
-  /** The saga is terminal. */
-  | { readonly _tag: 'SagaFinished'; readonly status: 'completed' | 'compensated' | 'failed' }
-  /** Nothing to do before `until` (a retry), or before a command or a child's end. */
-  | { readonly _tag: 'SagaWaiting'; readonly until: string | null }
-  /** The signal fired (lease lost, shutdown); what was not recorded will be retried. */
-  | { readonly _tag: 'SagaInterrupted' }
-  /** Another worker appended first; this run stopped without writing more. */
-  | { readonly _tag: 'SagaConflict' };
-
-/** Why a saga cannot be run at all; retrying will not help. */
-export type SagaRunFailure =
-  | EventDecodeFailure
-  | HistoryFailure
-  | DefinitionLookupFailure
-  | { readonly _tag: 'SagaNotFoundFailure'; readonly sagaId: SagaId };
 
 /**
  * What one move of the run leads to: go on deciding, decide again because operators' commands

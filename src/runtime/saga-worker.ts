@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-
 import * as E from 'fp-ts/lib/Either.js';
 
 import { SAGA_QUEUE, SagaJobArgs } from '../../projections/job-feeder.js';
@@ -17,12 +15,8 @@ import { JobWorker } from '../queue/worker/job-worker.js';
 import { describeSagaRunFailure } from './describe-failure.js';
 import type { SagaNotification } from './saga-notification.js';
 import type { SagaRegistry } from './saga-registry.js';
-import {
-  advanceSaga,
-  type InterruptReason,
-  type SagaRunFailure,
-  type SagaRunOutcome,
-} from './saga-runner.js';
+import type { InterruptReason, SagaRunFailure, SagaRunOutcome } from './saga-run-outcome.js';
+import { advanceSaga } from './saga-runner.js';
 import { StreamWatch } from './stream-watch.js';
 
 /** Options of {@link SagaWorker}. */
@@ -73,10 +67,6 @@ function interruptSignal(context: JobContext): AbortSignal {
   return interrupt.signal;
 }
 
-function isReturnedFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && '_tag' in error;
-}
-
 /**
  * A worker that runs sagas: a queue worker (`JobWorker`: batched claims, one heartbeat for all
  * leases, batched completions, graceful shutdown) whose handler advances each saga as far as it
@@ -93,14 +83,9 @@ export class SagaWorker {
 
   constructor(options: SagaWorkerOptions) {
     this.#options = options;
-    const workerId =
-      options.workerId ??
-      `${hostname()}:${process.pid}:${(options.ids ?? uuidGenerator).newId().slice(0, 8)}`;
-    this.#logger = (options.logger ?? createSilentLogger()).child({ workerId });
     this.#worker = new JobWorker({
       sql: options.sql,
       queue: SAGA_QUEUE,
-      workerId,
       concurrency: options.concurrency ?? 10,
       // A saga job may run long: none is held back from other workers while this one is busy.
       prefetch: 0,
@@ -111,15 +96,13 @@ export class SagaWorker {
       handler: (job, context) => this.#runJob(job, context),
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
       ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+      ...(options.workerId === undefined ? {} : { workerId: options.workerId }),
     });
+    const { workerId } = this.#worker;
+    this.#logger = (options.logger ?? createSilentLogger()).child({ workerId });
     this.#worker.events.on('queue:job:malformed', (failure) =>
       this.#logger.error({ failure }, 'malformed job row'),
     );
-    // A failure the handler returned was logged where it was decided; a throw was not.
-    this.#worker.events.on('queue:job:exception', ({ job, error }) => {
-      if (isReturnedFailure(error)) return;
-      this.#logger.error({ err: error, jobId: job.id.toString() }, 'saga job crashed');
-    });
   }
 
   /** Starts claiming jobs. */
@@ -167,7 +150,11 @@ export class SagaWorker {
       this.#runnerDeps(),
       args.right.sagaId,
       interruptSignal(context),
-    );
+    ).catch((error: unknown) => {
+      // A throw is a bug of ours or a broken store: the job worker retries it, unlogged.
+      log.error({ err: error }, 'saga job crashed');
+      throw error;
+    });
     return E.isLeft(outcome) ? this.#refuse(outcome.left, log) : this.#settle(outcome.right);
   }
 

@@ -11,6 +11,7 @@ import type { SqlClient, SqlExecutor } from '../../ports/sql.js';
 import { insertJobs } from '../insert-jobs.js';
 import type { Job, NewJob } from '../job.js';
 import { decodeJobRow, decodeWrittenJobRow } from '../job-row.js';
+import { PeriodicTask } from '../periodic-task.js';
 import {
   ADVANCE_CRON_SCHEDULE,
   LOCK_CRON_SCHEDULES,
@@ -94,13 +95,16 @@ export class CronScheduler {
   readonly leaderId: string;
   readonly #options: CronSchedulerOptions;
   readonly #logger: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<unknown> | undefined;
+  readonly #ticks: PeriodicTask;
 
   constructor(options: CronSchedulerOptions) {
     this.#options = options;
     this.leaderId = `${options.nodeName ?? hostname()}:${process.pid}:${randomUUID()}`;
     this.#logger = (options.logger ?? createSilentLogger()).child({ leaderId: this.leaderId });
+    this.#ticks = new PeriodicTask(
+      () => this.tick(),
+      (error) => this.#logger.warn({ err: error }, 'cron tick failed'),
+    );
   }
 
   /** Registers the schedules and starts ticking. Left, starting nothing, for an invalid one. */
@@ -110,23 +114,14 @@ export class CronScheduler {
       this.#options.schedules ?? [],
     );
     if (E.isLeft(registered)) return registered;
-    this.#timer ??= setInterval(() => {
-      if (this.#ticking !== undefined) return;
-      this.#ticking = this.tick()
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'cron tick failed'))
-        .finally(() => {
-          this.#ticking = undefined;
-        });
-    }, this.#options.tickMs ?? 1000);
+    this.#ticks.start(this.#options.tickMs ?? 1000);
     this.#logger.info('cron scheduler started');
     return E.right(undefined);
   }
 
   /** Stops ticking; resolves after a tick in progress has ended. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#ticking;
+    await this.#ticks.stop();
   }
 
   /**

@@ -48,6 +48,9 @@ const CLAIMED_JOB_SQL: Record<(typeof CLAIMED_JOB_FIELDS)[number], string> = {
   insertedAt: epochMs('inserted_at'),
 };
 
+/** The tuple of one claimed job, over the updated row. */
+const CLAIMED_JOB_TUPLE = CLAIMED_JOB_FIELDS.map((field) => CLAIMED_JOB_SQL[field]).join(', ');
+
 /**
  * Claims up to $2 jobs of queue $1 for worker $3 with a lease of $4 milliseconds.
  *
@@ -151,6 +154,5 @@ RETURNING rewind_jobs.*
 SELECT lease.token::text AS "leaseToken",
   ${epochMs('lease.attempted_at')} AS "attemptedAt",
   ${epochMs('lease.expires_at')} AS "leaseExpiresAt",
-  (SELECT json_agg(json_build_array(${CLAIMED_JOB_FIELDS.map((field) => CLAIMED_JOB_SQL[field]).join(', ')}))
-    FROM claimed) AS jobs
+  (SELECT json_agg(json_build_array(${CLAIMED_JOB_TUPLE})) FROM claimed) AS jobs
 FROM lease`;

@@ -50,7 +50,8 @@ export class CompletionBatcher {
           this.executor,
           batch.map((entry) => entry.job),
         );
-        // By lease, not by id: the run that lost a job and the run that rescued it may both be here.
+        // By lease, not by id: the run that lost a job and the run that rescued it may both
+        // be in one batch.
         const done = new Set(changed);
         for (const entry of batch) entry.settle(done.has(entry.job));
       } catch (error) {

@@ -29,7 +29,8 @@ export interface JobContext {
 export type JobHandler = (
   job: LeasedJob,
   context: JobContext,
-) => Promise<JobResult | undefined | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async handler may return nothing
+) => Promise<JobResult | void>;
 
 /** The spec given to {@link defineWorker}. */
 export interface WorkerSpec<Args, Stored extends Json> {
@@ -44,7 +45,8 @@ export interface WorkerSpec<Args, Stored extends Json> {
   /** Default of {@link NewJob.priority} for the jobs built by `job()`. */
   readonly priority?: number;
   /** Does the work. Return nothing when done, or a {@link JobResult}; throw to retry. */
-  readonly perform: (args: Args, context: JobContext) => Promise<JobResult | undefined | void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async perform may return nothing
+  readonly perform: (args: Args, context: JobContext) => Promise<JobResult | void>;
 }
 
 /** A plain job worker: its queue and kind, a typed job builder, and its handler. */
