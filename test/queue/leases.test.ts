@@ -39,6 +39,13 @@ async function insertAndClaim(queue: string, maxAttempts?: number): Promise<Leas
   return job;
 }
 
+/** A job claimed by worker-a whose lease then ran out, and its rescue by `rescuer`. */
+async function claimAndLose(queue: string, rescuer: string) {
+  const stale = await insertAndClaim(queue);
+  await expireLease(db.sql, stale.id);
+  return { stale, rescued: await claimHeld(queue, rescuer) };
+}
+
 describe('leases', () => {
   it('rescues a job whose lease expired, with a new token (BC-03)', async () => {
     const queue = createQueueName();
@@ -58,11 +65,7 @@ describe('leases', () => {
   });
 
   it("refuses the old holder's completion after a rescue and changes nothing (BC-03)", async () => {
-    const queue = createQueueName();
-    const stale = await insertAndClaim(queue);
-    await expireLease(db.sql, stale.id);
-    const current = await claimOne(queue, 'worker-b');
-    if (!current) throw new Error('not rescued');
+    const { stale, rescued: current } = await claimAndLose(createQueueName(), 'worker-b');
     const before = await readJob(db.sql, stale.id);
 
     expect(expectLeft(await completeJob(db.sql, stale))).toEqual({
@@ -105,11 +108,7 @@ describe('leases', () => {
   });
 
   it('completes a rescued job in a batch that also holds the run that lost it (BC-03)', async () => {
-    const queue = createQueueName();
-    const stale = await insertAndClaim(queue);
-    await expireLease(db.sql, stale.id);
-    const rescued = await claimOne(queue, 'worker-a');
-    if (!rescued) throw new Error('not rescued');
+    const { stale, rescued } = await claimAndLose(createQueueName(), 'worker-a');
 
     const completed = await completeJobs(db.sql, [rescued, stale]);
 
@@ -204,11 +203,7 @@ describe('two leases of one job in one batch', () => {
   });
 
   it('hands back a rescued job in a batch that also holds the lease it replaced (BC-03)', async () => {
-    const queue = createQueueName();
-    await insertJobs(db.sql, [{ queue, kind: 'k', args: {} }]);
-    const stale = await claimHeld(queue);
-    await expireLease(db.sql, stale.id);
-    const rescued = await claimHeld(queue);
+    const { stale, rescued } = await claimAndLose(createQueueName(), 'worker-a');
 
     await unclaimJobs(db.sql, [rescued, stale]);
 
